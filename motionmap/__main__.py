@@ -1,0 +1,5 @@
+import sys
+
+from motionmap.cli import main
+
+sys.exit(main())
