@@ -1,0 +1,94 @@
+"""``motionmap data``: build datasets (synthetic or from LPC layers) and preview them.
+
+    motionmap data synth --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
+    motionmap data lpc --layers DIR --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
+    motionmap data preview --data DIR --out FILE.gif [--overwrite]
+
+The format is documented in ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from motionmap.errors import MotionmapError
+
+
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{value}: need at least 2 characters (one goes to validation)")
+    return value
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "data",
+        help="build a training dataset (synthetic or LPC) or preview one",
+        description="Build datasets in the motionmap-sprites format (see data/README.md), or preview one as a GIF.",
+    )
+    sub = parser.add_subparsers(dest="data_command", metavar="{synth,lpc,preview}")
+    sub.required = True
+
+    synth = sub.add_parser("synth", help="generate the built-in synthetic sprite dataset (no download)")
+    synth.add_argument("--out", required=True, metavar="DIR", help="new dataset folder (must not exist, or be empty)")
+    synth.add_argument("--characters", type=_positive_count, default=64, metavar="N", help="characters (default 64)")
+    synth.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    synth.add_argument("--preview", metavar="FILE.gif", help="also write a preview GIF of the dataset")
+    synth.set_defaults(func=run)
+
+    lpc = sub.add_parser("lpc", help="compose characters from LPC layer folders (body, hair, ...)")
+    lpc.add_argument("--layers", required=True, metavar="DIR", help="folder with body/ bottomwear/ topwear/ hair/ ...")
+    lpc.add_argument("--out", required=True, metavar="DIR", help="new dataset folder (must not exist, or be empty)")
+    lpc.add_argument("--characters", type=_positive_count, default=64, metavar="N", help="characters (default 64)")
+    lpc.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    lpc.add_argument("--preview", metavar="FILE.gif", help="also write a preview GIF of the dataset")
+    lpc.set_defaults(func=run)
+
+    preview = sub.add_parser("preview", help="write a GIF of a dataset's characters animating over backgrounds")
+    preview.add_argument("--data", required=True, metavar="DIR", help="dataset folder")
+    preview.add_argument("--out", required=True, metavar="FILE.gif", help="GIF to write")
+    preview.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    preview.set_defaults(func=run)
+
+
+def _check_preview_target(path: str) -> None:
+    from motionmap.io.atomic import ensure_writable_output
+
+    if Path(path).suffix.lower() != ".gif":
+        raise MotionmapError(f"{path}: the preview is a GIF; give a file name ending in .gif")
+    ensure_writable_output(path)
+
+
+def run(args) -> int:
+    from motionmap.datasets.build import build_lpc_dataset, build_synth_dataset, check_output_dir, dataset_summary
+    from motionmap.datasets.preview import write_preview
+
+    if args.data_command == "preview":
+        out = write_preview(args.data, args.out, overwrite=args.overwrite)
+        print(f"wrote preview {out}")
+        return 0
+
+    # Check every output before the (slow) build, so a bad path fails fast and writes nothing.
+    check_output_dir(args.out)
+    if args.preview:
+        _check_preview_target(args.preview)
+        if Path(args.preview).resolve().is_relative_to(Path(args.out).resolve()):
+            raise MotionmapError(f"{args.preview}: the preview must not go inside the dataset folder {args.out}")
+    if args.data_command == "synth":
+        out = build_synth_dataset(args.out, characters=args.characters, seed=args.seed)
+    else:
+        layers = Path(args.layers)
+        if not layers.is_dir():
+            raise MotionmapError(f"{layers}: no such folder; give --layers the folder holding body/, hair/, ...")
+        out = build_lpc_dataset(layers, args.out, characters=args.characters, seed=args.seed)
+    n_train, n_val, n_frames = dataset_summary(out)
+    print(f"wrote {args.data_command} dataset {out}: {n_train} train + {n_val} val characters, "
+          f"{n_frames} frames each (manifest.json, characters/, backgrounds.png, frames.npy)")
+    if args.preview:
+        print(f"wrote preview {write_preview(out, args.preview)}")
+    return 0

@@ -1,0 +1,189 @@
+"""Dataset builders: the synthetic set (no download) and sets composed from LPC layer folders.
+
+Both write the ``motionmap-sprites`` format (``data/README.md``) into a temporary folder beside ``out`` and rename it
+into place at the end, so an error or Ctrl-C leaves nothing behind. The frame cache ``frames.npy`` is written in the
+same pass, from the sheets already in memory, so training starts without decoding a PNG.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
+
+import numpy as np
+
+from motionmap.errors import MotionmapError
+from motionmap.layout import SheetLayout
+from motionmap.datasets.cache import sheet_frames, write_frame_cache
+from motionmap.datasets.format import (
+    BACKGROUNDS,
+    FRAMES,
+    MANIFEST,
+    CharacterEntry,
+    Manifest,
+    assign_splits,
+    character_id,
+)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# Why 128: the background term of the model needs variety (gradients, noise, tiles), and 128 64x64 tiles cost ~1.5 MB
+# and well under a second to generate; with flips every pair sees one of 256 backgrounds.
+DEFAULT_BACKGROUNDS = 128
+
+
+def check_output_dir(out: PathLike) -> Path:
+    """``out`` as a Path, refusing an existing file or non-empty folder (an existing empty folder is fine)."""
+    out = Path(out)
+    if out.exists():
+        if not out.is_dir():
+            raise MotionmapError(f"{out}: exists and is not a folder; choose a new --out")
+        if any(out.iterdir()):
+            raise MotionmapError(f"{out}: folder exists and is not empty; choose a new --out or delete it")
+    return out
+
+
+def character_seed(seed: int, i: int) -> int:
+    """The seed of character ``i`` of a dataset built with ``seed`` (a 31-bit int, independent per ``(seed, i)``)."""
+    return int(np.random.SeedSequence([int(seed), int(i), 0xC4A7]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def _check_count(characters: int) -> int:
+    if isinstance(characters, bool) or not isinstance(characters, (int, np.integer)) or characters < 2:
+        raise MotionmapError(f"--characters {characters}: need an integer of at least 2 (one goes to validation)")
+    return int(characters)
+
+
+def write_dataset(
+    out: PathLike,
+    source: str,
+    seed: int,
+    layout: SheetLayout,
+    recipes: Sequence[Dict[str, Any]],
+    render: Callable[[int], np.ndarray],
+    backgrounds: np.ndarray,
+    progress: bool = True,
+) -> Path:
+    """Write a complete dataset to ``out`` atomically.
+
+    recipes: one JSON-able dict per character (stored in the manifest). render(i) -> uint8 [H, W, 4], the RGBA sheet
+    of character ``i`` in ``layout``. Sheets are rendered once; their frames also fill ``frames.npy``.
+    backgrounds: uint8 [N, h, w, 3], frame-sized backgrounds, stored as the strip ``backgrounds.png``.
+    """
+    from motionmap.io.images import write_png
+    from motionmap.io.atomic import atomic_dir
+
+    out = check_output_dir(out)
+    was_empty_folder = out.exists()
+    if was_empty_folder:  # atomic_dir wants to create it itself; put it back if the build fails
+        out.rmdir()
+    bgs = np.asarray(backgrounds)
+    if bgs.dtype != np.uint8 or bgs.ndim != 4 or bgs.shape[1:] != (layout.frame_height, layout.frame_width, 3):
+        raise ValueError(f"backgrounds: expected uint8 [N, {layout.frame_height}, {layout.frame_width}, 3], "
+                         f"got {bgs.dtype} {tuple(bgs.shape)}")
+    n = len(recipes)
+    splits = assign_splits(n, seed)
+    entries = tuple(
+        CharacterEntry(
+            id=character_id(i), sheet=f"characters/{character_id(i)}.png", split=splits[i], recipe=recipes[i]
+        )
+        for i in range(n)
+    )
+    manifest = Manifest(source=source, seed=int(seed), layout=layout, characters=entries, backgrounds=BACKGROUNDS)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc=f"{source} characters", unit="char")
+    try:
+        with atomic_dir(out) as tmp:
+            tmp = Path(tmp)
+            (tmp / "characters").mkdir()
+
+            def frames_of(i: int) -> np.ndarray:
+                sheet = render(i)
+                write_png(tmp / entries[i].sheet, sheet)
+                if bar is not None:
+                    bar.update(1)
+                return sheet_frames(sheet, layout, name=f"{source} character {i}")
+
+            write_frame_cache(tmp / FRAMES, n, layout, frames_of)
+            strip = bgs.transpose(1, 0, 2, 3).reshape(layout.frame_height, -1, 3)  # (h, N*w, 3)
+            write_png(tmp / BACKGROUNDS, np.ascontiguousarray(strip))
+            (tmp / MANIFEST).write_text(manifest.dumps(), encoding="utf-8")
+    except BaseException:
+        if was_empty_folder and not out.exists():
+            out.mkdir()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def dataset_backgrounds(seed: int, layout: SheetLayout, n: int = DEFAULT_BACKGROUNDS) -> np.ndarray:
+    """The procedural backgrounds stored with a dataset: uint8 [n, h, w, 3] from ``motionmap.backgrounds``."""
+    from motionmap.backgrounds import background_pool
+
+    size = (layout.frame_height, layout.frame_width)
+    # A seed of its own, so the training backgrounds differ from a benchmark's `background_pool(n, seed=0)`.
+    bg_seed = int(np.random.SeedSequence([int(seed), 0xB6B6]).generate_state(1)[0] & 0x7FFFFFFF)
+    return np.asarray(background_pool(n, seed=bg_seed, size=size), dtype=np.uint8)
+
+
+def build_synth_dataset(out: PathLike, characters: int = 64, seed: int = 0, progress: bool = True) -> Path:
+    """Build the synthetic dataset (our own generated art; no download) into ``out``; returns ``out``.
+
+    Character ``i`` is ``motionmap.synth.sample_character(character_seed(seed, i))``, so the same seed gives the same
+    bytes. Refuses an existing non-empty ``out`` with a :class:`MotionmapError`.
+    """
+    from motionmap.synth import SYNTH_LAYOUT, render_sheet, sample_character
+
+    n = _check_count(characters)
+    check_output_dir(out)
+    specs = [sample_character(character_seed(seed, i)) for i in range(n)]
+    recipes: List[Dict[str, Any]] = []
+    for i, spec in enumerate(specs):
+        recipe = dict(spec.to_json())
+        recipe.setdefault("seed", character_seed(seed, i))
+        recipes.append(recipe)
+    return write_dataset(
+        out, "synth", seed, SYNTH_LAYOUT, recipes, lambda i: render_sheet(specs[i]),
+        dataset_backgrounds(seed, SYNTH_LAYOUT), progress=progress,
+    )
+
+
+def build_lpc_dataset(
+    layers_root: PathLike, out: PathLike, characters: int = 64, seed: int = 0, progress: bool = True
+) -> Path:
+    """Compose ``characters`` LPC characters from the layer folders under ``layers_root`` into a dataset at ``out``.
+
+    Recipes come from ``motionmap.lpc.sample_recipes(..., held_out="exclude")``: the benchmark's held-out layers
+    (``motionmap.lpc.HELD_OUT_LAYERS``) never occur in a training set. Returns ``out``.
+    """
+    from motionmap.layout import LPC_LAYOUT
+    from motionmap.lpc import LpcLayers, compose_character, sample_recipes
+
+    n = _check_count(characters)
+    check_output_dir(out)
+    layers = LpcLayers(Path(layers_root))
+    recipes = list(sample_recipes(layers, n, seed=int(seed), held_out="exclude"))
+    return write_dataset(
+        out,
+        "lpc",
+        seed,
+        LPC_LAYOUT,
+        [r.to_json() for r in recipes],
+        lambda i: compose_character(layers, recipes[i]),
+        dataset_backgrounds(seed, LPC_LAYOUT),
+        progress=progress,
+    )
+
+
+def dataset_summary(root: PathLike) -> Tuple[int, int, int]:
+    """``(n_train, n_val, n_frames_per_character)`` of the dataset at ``root`` (for CLI messages)."""
+    from motionmap.datasets.dataset import SpriteDataset
+
+    ds = SpriteDataset(root)
+    return len(ds.split_indices("train")), len(ds.split_indices("val")), ds.frames_shape[1]
