@@ -130,9 +130,9 @@ class LpcLayers:
                     key=lambda p: natural_key(p.stem),
                 )
             if layer in REQUIRED_LAYERS and not files:
-                what = "has no" if folder.is_dir() else "is missing the folder"
+                what = "holds no layer sheets (*.png)" if folder.is_dir() else "does not exist"
                 raise MotionmapError(
-                    f"{folder}: LPC layer folder {what} layer sheets (*.png); every character needs "
+                    f"{folder}: {what}; every LPC character needs "
                     f"{', '.join(REQUIRED_LAYERS)}, each a subfolder of {root} with at least one PNG"
                 )
             self.options[layer] = [p.stem for p in files]

@@ -80,13 +80,13 @@ class TestLpcLayers:
     def test_missing_required_folder(self, tmp_path):
         (tmp_path / "body").mkdir()
         (tmp_path / "body" / "0.png").write_bytes(b"x")
-        with pytest.raises(MotionmapError, match=r"bottomwear: LPC layer folder is missing the folder"):
+        with pytest.raises(MotionmapError, match=r"bottomwear: does not exist"):
             LpcLayers(tmp_path)
 
     def test_empty_required_folder(self, tmp_path):
         for layer in ("body", "bottomwear", "topwear", "hair"):
             (tmp_path / layer).mkdir()
-        with pytest.raises(MotionmapError, match=r"body: LPC layer folder has no layer sheets"):
+        with pytest.raises(MotionmapError, match=r"body: holds no layer sheets"):
             LpcLayers(tmp_path)
 
     def test_missing_root(self, tmp_path):
