@@ -1,0 +1,100 @@
+"""``motionmap eval``: the analogy benchmark (test set, baselines, checkpoints) -> results.md, results.json, grid PNG.
+
+Example::
+
+    motionmap eval --set lpc --track plain --out runs/eval_plain
+    motionmap eval --set lpc --track scene --checkpoint runs/model.ckpt --out runs/eval_scene
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+SETS = ("lpc", "synth")
+TRACKS = ("plain", "scene")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "eval",
+        help="run the analogy benchmark (baselines and checkpoints) and write tables and a picture grid",
+        description=(
+            "Analogy benchmark: for a source character's animation a0..aT and a target character shown only as b0, "
+            "predict b1..bT; score SSE/img, MSE, char-MSE, PSNR and SSIM over frames t>=1 against the target's own "
+            "animation, for the identity, pixel-analogy and optical-flow baselines and each --checkpoint."
+        ),
+    )
+    # --set and --track are checked in run() so that a wrong value is a one-line error (exit 2).
+    p.add_argument("--set", dest="set_name", default="lpc", metavar="{lpc,synth}",
+                   help="test set: characters composed from LPC layers (default) or synthetic characters")
+    p.add_argument("--layers", type=Path, default=None, metavar="DIR",
+                   help="LPC layer folder (default: $MOTIONMAP_LPC_LAYERS, else ../shared/data/lpc beside the repo)")
+    p.add_argument("--track", default="plain", metavar="{plain,scene}",
+                   help="plain: black background (default); scene: procedural backgrounds, kept by the prediction")
+    p.add_argument("--checkpoint", type=Path, action="extend", nargs="+", default=[], metavar="CKPT",
+                   help="model checkpoint(s) to score through Retargeter (several after one flag, or repeat it)")
+    p.add_argument("--cases", type=int, default=None, metavar="N",
+                   help="number of cases, the first N of the set (default: 10 character pairs = 210 LPC / 200 synth cases)")
+    p.add_argument("--seed", type=int, default=0, help="test-set seed (default 0, the published test set)")
+    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                   help="test-set cache folder (default ~/.cache/motionmap/eval)")
+    p.add_argument("--no-cache", action="store_true", help="build the test set without reading or writing a cache")
+    p.add_argument("--device", default="auto", help="device for checkpoints: auto (default), cpu or cuda")
+    p.add_argument("--grid-cases", type=int, default=4, metavar="N", help="cases shown in the grid PNG (default 4)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="output folder for results.md, results.json and grid_<track>.png")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from motionmap.errors import MotionmapError
+    from motionmap.eval.benchmark import EvalConfig, evaluate, write_outputs
+    from motionmap.eval.report import overall_table, per_action_table
+    from motionmap.eval.testsets import check_layers_dir, default_cache_dir
+    from motionmap.io.atomic import ensure_writable_output
+
+    if args.set_name not in SETS:
+        raise MotionmapError(f"--set {args.set_name!r}: unknown test set; choose one of {', '.join(SETS)}")
+    if args.track not in TRACKS:
+        raise MotionmapError(f"--track {args.track!r}: unknown track; choose one of {', '.join(TRACKS)}")
+    if args.cases is not None and args.cases < 1:
+        raise MotionmapError(f"--cases {args.cases}: need a positive number of cases")
+    if args.grid_cases < 0:
+        raise MotionmapError(f"--grid-cases {args.grid_cases}: must be >= 0")
+    cache = None if args.no_cache else (args.cache or default_cache_dir())
+    config = EvalConfig(
+        set=args.set_name,
+        track=args.track,
+        cases=args.cases,
+        layers=args.layers,
+        checkpoints=tuple(args.checkpoint),
+        cache=cache,
+        seed=args.seed,
+        device=args.device,
+        grid_cases=args.grid_cases,
+        progress=not args.no_progress,
+    )
+    # Fail fast, before minutes of work: the output, the layer folder, the checkpoints (loaded in evaluate first).
+    inputs = list(args.checkpoint) + ([config.layers_dir] if config.set == "lpc" else [])
+    ensure_writable_output(args.out, inputs=inputs, overwrite=args.overwrite)
+    if config.set == "lpc":
+        check_layers_dir(config.layers_dir)
+
+    output = evaluate(config)
+    command = "motionmap " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
+    paths = write_outputs(args.out, output, overwrite=args.overwrite, command=command)
+    result = output.result
+    print(f"## {config.set} / {config.track}: {len(result.bset.cases)} cases\n")
+    print(overall_table(result))
+    print("\nSSE/img per action:\n")
+    print(per_action_table(result, "sse"))
+    for note in output.notes:
+        print(f"\nnote: {note}")
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0

@@ -1,0 +1,194 @@
+"""The whole benchmark as one call: test set, baselines and checkpoints, scores, and the files of ``--out``.
+
+>>> out = evaluate(EvalConfig(set="lpc", track="plain"))           # doctest: +SKIP
+>>> write_outputs("runs/eval_plain", out)                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+from motionmap.errors import MotionmapError
+from motionmap.eval.runner import BenchmarkResult, Method, run_benchmark
+from motionmap.eval.testsets import (
+    SETS,
+    benchmark_set_for,
+    check_track,
+    default_cache_dir,
+    default_layers_dir,
+)
+
+BASELINES = ("identity", "analogy", "flow")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One benchmark run.
+
+    ``set``: ``lpc`` | ``synth``; ``track``: ``plain`` | ``scene``; ``cases``: the first N cases of the set
+    (``ceil(N/21)`` LPC pairs), None for the default 10 pairs (210 LPC cases, 200 synthetic); ``layers``: LPC layer folder (default :func:`default_layers_dir`); ``checkpoints``:
+    models to score through :class:`motionmap.Retargeter`; ``cache``: test-set cache folder (None: no cache);
+    ``seed``: the test-set seed (0 is the published set); ``device``: ``cpu``, ``cuda`` or ``auto`` for the
+    checkpoints; ``baselines``: which of :data:`BASELINES` to run; ``grid_cases``: cases shown in the PNG grid.
+    """
+
+    set: str = "lpc"
+    track: str = "plain"
+    cases: Optional[int] = None
+    layers: Optional[Path] = None
+    checkpoints: Tuple[Path, ...] = ()
+    cache: Optional[Path] = field(default_factory=default_cache_dir)
+    seed: int = 0
+    device: str = "auto"
+    baselines: Tuple[str, ...] = BASELINES
+    grid_cases: int = 4
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.set not in SETS:
+            raise MotionmapError(f"--set {self.set!r}: unknown test set; choose one of {', '.join(SETS)}")
+        check_track(self.track)
+        if self.cases is not None and (isinstance(self.cases, bool) or not isinstance(self.cases, int) or self.cases < 1):
+            raise MotionmapError(f"--cases {self.cases!r}: need a positive integer")
+        unknown = [b for b in self.baselines if b not in BASELINES]
+        if unknown:
+            raise MotionmapError(f"baselines {unknown}: unknown; choose from {', '.join(BASELINES)}")
+        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
+            raise MotionmapError(f"--device {self.device!r}: unknown; choose auto, cpu or cuda")
+
+    @property
+    def layers_dir(self) -> Path:
+        return Path(self.layers) if self.layers is not None else default_layers_dir()
+
+
+@dataclass(frozen=True)
+class EvalOutput:
+    """A finished run: its config, the scores, and notes printed along the way (e.g. a skipped baseline)."""
+
+    config: EvalConfig
+    result: BenchmarkResult
+    notes: Tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+def baseline_methods(names: Sequence[str] = BASELINES) -> Tuple[List[Method], List[str]]:
+    """The requested baselines as :class:`Method` s, and notes for those skipped (flow without OpenCV)."""
+    from motionmap.eval.baselines import FlowWarpBaseline, IdentityBaseline, PixelAnalogyBaseline, flow_available
+
+    methods, notes = [], []
+    for name in names:
+        if name == "identity":
+            methods.append(Method("identity", IdentityBaseline()))
+        elif name == "analogy":
+            methods.append(Method("analogy", PixelAnalogyBaseline()))
+        elif name == "flow":
+            if flow_available():
+                methods.append(Method("flow", FlowWarpBaseline()))
+            else:
+                notes.append("flow baseline skipped: OpenCV is not installed (pip install 'motionmap[flow]')")
+    return methods, notes
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _method_names(paths: Sequence[Path]) -> List[str]:
+    """Report names for checkpoints: the file stem, ``folder/stem`` where stems collide (``runA/last``,
+    ``runB/last``), then ``#2``, ``#3`` for anything still repeated or equal to a baseline's name."""
+    stems = [p.stem or p.name for p in paths]
+    names: List[str] = []
+    for p, stem in zip(paths, stems):
+        name = f"{p.parent.name}/{stem}" if (stems.count(stem) > 1 or stem in BASELINES) and p.parent.name else stem
+        base, k = name, 2
+        while name in names or name in BASELINES:
+            name, k = f"{base}#{k}", k + 1
+        names.append(name)
+    return names
+
+
+def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto") -> List[Method]:
+    """Each checkpoint through ``Retargeter.load(path, device)``; any failure is a one-line :class:`MotionmapError`."""
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not p.exists():
+            raise MotionmapError(f"{p}: checkpoint not found; pass the path of a checkpoint written by motionmap train")
+        if not os.access(p, os.R_OK):
+            raise MotionmapError(f"{p}: checkpoint is not readable (permissions); fix its permissions or copy it")
+    if not paths:
+        return []
+    try:
+        from motionmap.retarget import Retargeter
+    except ImportError as e:
+        raise MotionmapError(f"--checkpoint: the model code is not available ({e}); reinstall motionmap") from None
+    dev = resolve_device(device)
+    methods = []
+    for p, name in zip(paths, _method_names(paths)):
+        try:
+            retargeter = Retargeter.load(str(p), device=dev)
+        except MotionmapError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a bad checkpoint must not end in a traceback
+            detail = " ".join(str(e).split())[:200]
+            raise MotionmapError(
+                f"{p}: cannot load the checkpoint ({type(e).__name__}: {detail}); "
+                "pass a checkpoint written by motionmap train"
+            ) from None
+        methods.append(Method(name, retargeter, kind="checkpoint", path=str(p.resolve())))
+    return methods
+
+
+def evaluate(config: EvalConfig) -> EvalOutput:
+    """Run the benchmark of ``config``: checkpoints load first (fail fast), then the test set, then every method."""
+    from motionmap.eval.grid import pick_grid_cases
+
+    start = time.perf_counter()
+    models = load_checkpoint_methods(config.checkpoints, config.device)
+    methods, notes = baseline_methods(config.baselines)
+    for note in notes:
+        print(f"motionmap: note: {note}", file=sys.stderr)
+    bset = benchmark_set_for(
+        config.set,
+        config.cases,
+        layers=config.layers_dir if config.set == "lpc" else None,
+        seed=config.seed,
+        cache_dir=config.cache,
+    )
+    grid = pick_grid_cases(bset, config.grid_cases) if config.grid_cases > 0 else ()
+    result = run_benchmark(bset, config.track, methods + models, grid_cases=grid, progress=config.progress)
+    return EvalOutput(config=config, result=result, notes=tuple(notes), seconds=time.perf_counter() - start)
+
+
+def write_outputs(
+    out: Path, output: EvalOutput, overwrite: bool = False, command: Optional[str] = None
+) -> Tuple[Path, ...]:
+    """Write ``results.md``, ``results.json`` and ``grid_<track>.png`` into the folder ``out`` (atomically)."""
+    from motionmap.eval.grid import render_grid
+    from motionmap.eval.report import dumps, json_report, markdown_report
+    from motionmap.io import write_png
+    from motionmap.io.atomic import atomic_dir
+
+    result, config = output.result, output.config
+    extra = {
+        "cache": str(config.cache) if config.cache is not None else None,
+        "device": resolve_device(config.device) if config.checkpoints else None,
+        "grid_cases": sorted(result.grid),
+        "command": command,
+        "wall_seconds": round(output.seconds, 2),
+    }
+    names = ("results.md", "results.json", f"grid_{result.track}.png")
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        tmp = Path(tmp)
+        (tmp / names[0]).write_text(markdown_report(result, command), encoding="utf-8")
+        (tmp / names[1]).write_text(dumps(json_report(result, extra, output.notes)), encoding="utf-8")
+        write_png(tmp / names[2], render_grid(result))
+    return tuple(Path(out) / n for n in names)
