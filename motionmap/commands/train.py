@@ -1,0 +1,117 @@
+"""``motionmap train``: Lightning's own CLI over :class:`MotionMapper` and :class:`FramePairDataModule`.
+
+``motionmap train fit --config train/configs/synth.yaml`` (also ``validate`` and ``test``). Everything after
+``train`` goes to :class:`pytorch_lightning.cli.LightningCLI`, so every ``--model.*``, ``--data.*`` and ``--trainer.*``
+option and ``--ckpt_path last`` (resume) work as Lightning documents them. What motionmap adds:
+
+* checkpoints in ``<trainer.default_root_dir>/checkpoints`` (a fixed folder, so ``--ckpt_path last`` finds them):
+  the best by ``val/loss``, ``last.ckpt``, and a timed one every ``--checkpoint_timed.train_time_interval`` (default
+  5 minutes, so long CPU runs can be interrupted and resumed);
+* loggers: TensorBoard (when installed) and CSV under ``<default_root_dir>/logs`` unless the config names loggers;
+  every loss under ``train/...`` and ``val/...``; a PNG image grid per validation epoch in the logger's folder;
+* a seed (0) by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import timedelta
+from typing import List
+
+TRAIN_HELP = "train a model (Lightning CLI: fit / validate / test --config train/configs/NAME.yaml)"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``train`` so it is listed in ``motionmap --help``; cli.main routes ``motionmap train ...`` to
+    :func:`run_lightning_cli` before argparse sees it."""
+    p = subparsers.add_parser("train", help=TRAIN_HELP, description=TRAIN_HELP, add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=lambda args: run_lightning_cli(list(args.rest)))
+    return p
+
+
+def _cli_class():
+    from pytorch_lightning.callbacks import ModelCheckpoint
+    from pytorch_lightning.cli import LightningCLI
+
+    class TimedCheckpoint(ModelCheckpoint):
+        """Writes ``last-timed.ckpt`` every ``train_time_interval``; a name of its own so it never collides with the
+        epoch-end ``last.ckpt`` (``--ckpt_path last`` takes the newer of the two)."""
+
+        CHECKPOINT_NAME_LAST = "last-timed"
+
+    class MotionmapCLI(LightningCLI):
+        @staticmethod
+        def subcommands():
+            # MotionMapper has no predict_step: retargeting is `motionmap retarget` / Retargeter.
+            return {k: v for k, v in LightningCLI.subcommands().items() if k != "predict"}
+
+        def add_arguments_to_parser(self, parser) -> None:
+            parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+            parser.set_defaults({
+                "checkpoint.monitor": "val/loss", "checkpoint.mode": "min", "checkpoint.save_top_k": 1,
+                "checkpoint.save_last": True, "checkpoint.filename": "best-{epoch}-{step}",
+            })
+            parser.add_lightning_class_args(TimedCheckpoint, "checkpoint_timed")
+            parser.set_defaults({
+                "checkpoint_timed.train_time_interval": timedelta(minutes=5), "checkpoint_timed.save_last": True,
+                "checkpoint_timed.save_top_k": 0,
+            })
+
+        def before_instantiate_classes(self) -> None:
+            cfg = self.config[self.subcommand] if self.subcommand else self.config
+            root = cfg.trainer.get("default_root_dir") or os.getcwd()
+            for key in ("checkpoint", "checkpoint_timed"):
+                if cfg[key].get("dirpath") is None:
+                    cfg[key]["dirpath"] = os.path.join(root, "checkpoints")
+
+        def _instantiate_trainer(self, config, callbacks):
+            if config.get("logger") in (None, True):
+                config["logger"] = default_loggers(config.get("default_root_dir") or os.getcwd())
+            return super()._instantiate_trainer(config, callbacks)
+
+    return MotionmapCLI
+
+
+def default_loggers(root: str) -> list:
+    """TensorBoard (when installed) first, then CSV, both under ``<root>/logs``."""
+    from pytorch_lightning.loggers import CSVLogger
+
+    loggers = []
+    try:
+        import tensorboard  # noqa: F401
+        from pytorch_lightning.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(os.path.join(root, "logs"), name="tb"))
+    except ImportError:
+        pass
+    loggers.append(CSVLogger(os.path.join(root, "logs"), name="csv"))
+    return loggers
+
+
+def run_lightning_cli(args: List[str]) -> int:
+    """Run ``LightningCLI(MotionMapper, FramePairDataModule)`` on ``args`` (e.g. ``["fit", "--config", PATH]``)."""
+    from motionmap.datasets.datamodule import FramePairDataModule
+    from motionmap.model.module import MotionMapper
+
+    import warnings
+
+    cli_cls = _cli_class()
+    with warnings.catch_warnings():
+        # `motionmap train ...` always has sys.argv beside args: Lightning's warning about that is noise here.
+        warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter.*")
+        warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
+        _run(cli_cls, MotionMapper, FramePairDataModule, args)
+    return 0
+
+
+def _run(cli_cls, MotionMapper, FramePairDataModule, args: List[str]) -> None:
+    cli_cls(
+        MotionMapper,
+        FramePairDataModule,
+        args=args,
+        seed_everything_default=0,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"log_every_n_steps": 10},
+    )

@@ -1,0 +1,126 @@
+"""Typed configs for the MotionMapper networks, losses and optimiser.
+
+One dataclass per component, every field a plain type (int/float/bool/str) so a checkpoint's hyper-parameters
+survive ``torch.load(weights_only=True)`` and rebuild exactly the saved model. ``LightningCLI`` turns these into the
+``--model.net.*``, ``--model.loss.*`` and ``--model.optim.*`` options and YAML keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping, Type, TypeVar, Union
+
+from motionmap.errors import MotionmapError
+
+MOTIONS = ("affine", "parts", "dense")
+LATENT_LOSSES = ("cosine", "l1")
+
+
+@dataclass
+class NetConfig:
+    """Shapes of the encoders, the transformation network and the decoder."""
+
+    # "affine": the paper's form, one 2x3 affine regressed by tau from (f(x), f(x')) and identity-initialised.
+    # "parts": K part affines fitted in closed form from a correlation volume (RESEARCH.md: the form that kept motion
+    # alive, where regressed affines collapsed to identity within ~200 steps).
+    # "dense" (default): the same correlation's soft matches used directly as a coarse flow field, no part fit. After
+    # 100 CPU steps each on LPC, motion eval (plain, 42 cases) gave dense 156 SSE/img vs parts 231 (identity 282).
+    motion: str = "dense"
+    # C of the character and background feature maps. 32 keeps a training step >= 100 pairs/s on 2 CPU cores.
+    channels: int = 32
+    # Channels of the first (stride-2) encoder stage and of the decoder's full-resolution stage.
+    hidden: int = 16
+    # Feature maps are H/4 x W/4 (16x16 for 64x64 sprites): one cell is 4 px, as in the prototypes.
+    # Number of part affines for motion="parts"; 8-9 moved arms and legs in the prototype.
+    parts: int = 8
+    # Add a fixed (not learned) 8x8 pixel-patch descriptor to the correlation features: learned features alone flatten
+    # under the matching loss and the correlation loses its peaks (RESEARCH.md).
+    patch_descriptor: bool = True
+    # Softmax temperature of the correlation; costs are mean squared patch differences in [0, 2]. Swept on LPC pairs
+    # with fixed 3x3 block masks: 0.005-0.02 warp best.
+    temperature: float = 0.01
+    # Gaussian locality prior on matches, sigma in feature cells: flat regions (black, uniform sky) match in place.
+    # 2 cells beat 4 and 8 in the same sweep (wider priors let black cells match the character).
+    match_sigma: float = 2.0
+    # Ridge pulling every part affine toward identity (in units of "cells of support"): keeps parts with little mass
+    # well-posed.
+    ridge: float = 1e-2
+    # Copy path: the decoder blends its rendering with the source pixels warped by the same transform (RESEARCH.md:
+    # removed the 16x16 bottleneck's blur, training MSE 0.018 -> 0.008). Off in the paper's form.
+    copy_path: bool = True
+
+
+@dataclass
+class LossConfig:
+    """Loss weights: total = pixel * |x^' - x'| + latent * match(T.f(x), f(x')) + background * |h(x) - h(x')|."""
+
+    pixel: float = 1.0
+    latent: float = 0.1
+    background: float = 0.1
+    # "cosine": 1 - cos per feature cell (RESEARCH.md: L1 shrank features to zero); "l1": the paper's form.
+    latent_form: str = "cosine"
+
+
+@dataclass
+class OptimConfig:
+    """Adam with a short linear warm-up."""
+
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    warmup_steps: int = 50
+
+
+C = TypeVar("C", NetConfig, LossConfig, OptimConfig)
+
+
+def coerce_config(cls: Type[C], value: Union[C, Mapping[str, Any], None]) -> C:
+    """Return ``value`` as a ``cls`` instance: a dataclass passes through, a mapping (from a checkpoint) is rebuilt.
+
+    Unknown keys raise :class:`MotionmapError` (a checkpoint from another version of the model).
+    """
+    if value is None:
+        cfg = cls()
+    elif isinstance(value, cls):
+        cfg = value
+    elif isinstance(value, Mapping):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise MotionmapError(
+                f"{cls.__name__}: unknown fields {unknown}; the checkpoint or config is from another model version"
+            )
+        cfg = cls(**dict(value))
+    elif hasattr(value, "__dict__"):  # a jsonargparse Namespace
+        return coerce_config(cls, dict(vars(value)))
+    else:
+        raise MotionmapError(f"{cls.__name__}: expected a mapping of fields, got {type(value).__name__}")
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> None:
+    """Check allowed values; raise :class:`MotionmapError` naming the field and the received value."""
+    if isinstance(cfg, NetConfig):
+        if cfg.motion not in MOTIONS:
+            raise MotionmapError(f"net.motion: got {cfg.motion!r}; use one of {', '.join(MOTIONS)}")
+        for name in ("channels", "hidden", "parts"):
+            if getattr(cfg, name) < 1:
+                raise MotionmapError(f"net.{name}: got {getattr(cfg, name)}; must be >= 1")
+        if cfg.temperature <= 0 or cfg.match_sigma <= 0:
+            raise MotionmapError(
+                f"net.temperature/match_sigma: got {cfg.temperature}/{cfg.match_sigma}; both must be > 0"
+            )
+    elif isinstance(cfg, LossConfig):
+        if cfg.latent_form not in LATENT_LOSSES:
+            raise MotionmapError(f"loss.latent_form: got {cfg.latent_form!r}; use one of {', '.join(LATENT_LOSSES)}")
+        for name in ("pixel", "latent", "background"):
+            if getattr(cfg, name) < 0:
+                raise MotionmapError(f"loss.{name}: got {getattr(cfg, name)}; loss weights must be >= 0")
+    elif isinstance(cfg, OptimConfig):
+        if cfg.lr <= 0:
+            raise MotionmapError(f"optim.lr: got {cfg.lr}; must be > 0")
+
+
+def plain(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> dict:
+    """The config as a dict of plain types (what checkpoints store)."""
+    return asdict(cfg)

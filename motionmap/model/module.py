@@ -1,0 +1,229 @@
+"""The MotionMapper LightningModule (Resnick et al. 2021, DESIGN.md's method).
+
+For two frames ``x``, ``x'`` of one animation (``float [B,3,H,W] in [0,1]``, H and W multiples of 4)::
+
+    T    = tau(f(x), f(x'))                 # one affine (paper) or K part affines with masks
+    x^'  = g(T . f(x) + h(x))               # + copy path: blend with x warped by T
+    loss = pixel |x^' - x'| + latent match(T . f(x), f(x')) + background |h(x) - h(x')|
+
+Transfer (inference): ``T = tau(f(a0), f(a_t))``, ``b_t = g(T . f(b0) + h(b0))``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from motionmap.model import losses, motion
+from motionmap.model.config import LossConfig, NetConfig, OptimConfig, coerce_config, plain
+from motionmap.model.nets import CELL, Decoder, Encoder, Motion, make_tau
+
+
+class Prediction(NamedTuple):
+    """image: ``float [B,3,H,W] in [0,1]``; warped: ``T.f(x)`` ``float [B,C,h,w]``; background: ``h(x)``
+    ``[B,C,h,w]``; alpha: copy-path weight ``[B,1,H,W] in [0,1]`` or None; motion: the transform used."""
+
+    image: Tensor
+    warped: Tensor
+    background: Tensor
+    alpha: Optional[Tensor]
+    motion: Motion
+
+
+class Losses(NamedTuple):
+    """Scalar losses of one step; ``total`` is the weighted sum that is optimised. ``motion`` (not optimised) is the
+    mean |grid - identity| in normalised units: near 0 means the transform collapsed to "no motion"."""
+
+    total: Tensor
+    pixel: Tensor
+    latent: Tensor
+    background: Tensor
+    motion: Tensor
+
+
+def _pair(batch: Any) -> tuple:
+    """Accept a ``FramePair`` (x, x_next) or any 2-sequence of ``float [B,3,H,W]`` tensors."""
+    if hasattr(batch, "x") and hasattr(batch, "x_next"):
+        return batch.x, batch.x_next
+    x, x_next = batch[0], batch[1]
+    return x, x_next
+
+
+def check_images(name: str, images: Tensor) -> None:
+    if images.dim() != 4 or images.shape[1] != 3 or images.shape[2] % CELL or images.shape[3] % CELL:
+        raise ValueError(f"{name}: expected float [B,3,H,W] with H, W multiples of {CELL}, got {tuple(images.shape)}")
+
+
+class MotionMapper(pl.LightningModule):
+    """f, h, tau, g and their losses. Construct from typed configs (the CLI does) or from a checkpoint's plain
+    dicts (``hyper_parameters`` hold ``{"net": {...}, "loss": {...}, "optim": {...}}``)."""
+
+    def __init__(
+        self,
+        net: NetConfig = NetConfig(),
+        loss: LossConfig = LossConfig(),
+        optim: OptimConfig = OptimConfig(),
+        grid_samples: int = 8,
+    ):
+        """
+        Args:
+            net: network shapes and the motion model ("parts" default, "affine" the paper's form).
+            loss: loss weights and the latent-matching form.
+            optim: learning rate and warm-up.
+            grid_samples: columns of the image grid logged each validation epoch (0 disables it).
+        """
+        super().__init__()
+        self.net_cfg = coerce_config(NetConfig, net)
+        self.loss_cfg = coerce_config(LossConfig, loss)
+        self.optim_cfg = coerce_config(OptimConfig, optim)
+        self.grid_samples = int(grid_samples)
+        # Plain dicts only: checkpoints must load with torch.load(weights_only=True).
+        self.save_hyperparameters(
+            {"net": plain(self.net_cfg), "loss": plain(self.loss_cfg), "optim": plain(self.optim_cfg),
+             "grid_samples": self.grid_samples}
+        )
+        self.f = Encoder(self.net_cfg)  # character
+        self.h = Encoder(self.net_cfg)  # background
+        self.tau = make_tau(self.net_cfg)
+        self.g = Decoder(self.net_cfg)
+        self._val_batch: Optional[tuple] = None
+
+    # -- the model ------------------------------------------------------------------------------------------------
+    def transform(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Motion:
+        """``T = tau(f(src), f(tgt))``: the transform taking frame src to frame tgt (grids are src_from_tgt)."""
+        return self.tau(feat_src, feat_tgt, img_src, img_tgt)
+
+    def render(self, image: Tensor, feat: Tensor, background: Tensor, t: Motion) -> Prediction:
+        """``g(T . f(image) + h(image))`` for ``image`` ``float [B,3,H,W] in [0,1]`` with its features ``feat = f(image)``,
+        ``background = h(image)`` (``[B,C,h,w]``)."""
+        warped = motion.warp(feat, t.latent_grid).to(feat.dtype)
+        pixels = motion.warp(image, t.pixel_grid) if self.net_cfg.copy_path else None
+        decoded = self.g(warped + background, pixels)
+        return Prediction(decoded.image, warped, background, decoded.alpha, t)
+
+    def forward(self, x: Tensor, x_next: Tensor) -> Prediction:
+        """Predict ``x'`` from ``x`` and the transform ``tau(f(x), f(x'))``; both ``float [B,3,H,W] in [0,1]``."""
+        check_images("x", x)
+        feats = self.f(torch.cat([x, x_next]))
+        fx, fxn = feats.chunk(2)
+        t = self.transform(fx, fxn, x, x_next)
+        return self.render(x, fx, self.h(x), t)
+
+    @torch.no_grad()
+    def transfer(self, a0: Tensor, a_t: Tensor, b0: Tensor) -> Tensor:
+        """Replay A's motion a0 -> a_t on B: ``g(tau(f(a0), f(a_t)) . f(b0) + h(b0))``.
+
+        a0, b0: ``float [1|B,3,H,W] in [0,1]`` (broadcast over B), a_t: ``float [B,3,H,W]`` -> ``float [B,3,H,W]``.
+        """
+        for name, t in (("a0", a0), ("a_t", a_t), ("b0", b0)):
+            check_images(name, t)
+        n = a_t.shape[0]
+        a0, b0 = a0.expand(n, -1, -1, -1), b0.expand(n, -1, -1, -1)
+        fa = self.f(torch.cat([a0[:1], a_t]))
+        fa0, fat = fa[:1].expand(n, -1, -1, -1), fa[1:]
+        t = self.transform(fa0, fat, a0, a_t)
+        fb0 = self.f(b0[:1]).expand(n, -1, -1, -1)
+        hb0 = self.h(b0[:1]).expand(n, -1, -1, -1)
+        return self.render(b0, fb0, hb0, t).image.float().clamp(0, 1)
+
+    # -- training -------------------------------------------------------------------------------------------------
+    def model_step(self, batch: Any) -> Losses:
+        x, x_next = _pair(batch)
+        check_images("batch.x", x)
+        feats = self.f(torch.cat([x, x_next]))  # (2B, C, h, w)
+        fx, fxn = feats.chunk(2)
+        bgs = self.h(torch.cat([x, x_next]))
+        hx, hxn = bgs.chunk(2)
+        t = self.transform(fx, fxn, x, x_next)
+        pred = self.render(x, fx, hx, t)
+        cfg = self.loss_cfg
+        l_pix = losses.pixel_loss(pred.image, x_next)
+        l_lat = losses.latent_loss(pred.warped, fxn, cfg.latent_form)
+        l_bg = losses.background_loss(hx, hxn)
+        total = cfg.pixel * l_pix + cfg.latent * l_lat + cfg.background * l_bg
+        h, w = t.latent_grid.shape[1:3]
+        ident = motion.base_grid(h, w, x.device)
+        moved = (t.latent_grid.detach().float() - ident).abs().mean()
+        return Losses(total, l_pix, l_lat, l_bg, moved)
+
+    def _log_losses(self, stage: str, out: Losses, batch_size: int) -> None:
+        on_step = stage == "train"
+        for name, value in out._asdict().items():
+            key = f"{stage}/loss" if name == "total" else f"{stage}/{'motion' if name == 'motion' else 'loss_' + name}"
+            self.log(key, value.detach(), on_step=on_step, on_epoch=not on_step, prog_bar=name == "total",
+                     batch_size=batch_size, sync_dist=not on_step)
+
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+        out = self.model_step(batch)
+        self._log_losses("train", out, _pair(batch)[0].shape[0])
+        return out.total
+
+    def validation_step(self, batch: Any, batch_idx: int) -> Tensor:
+        out = self.model_step(batch)
+        self._log_losses("val", out, _pair(batch)[0].shape[0])
+        if batch_idx == 0 and self.grid_samples > 0:
+            x, x_next = _pair(batch)
+            self._val_batch = (x[: self.grid_samples].detach(), x_next[: self.grid_samples].detach())
+        return out.total
+
+    def test_step(self, batch: Any, batch_idx: int) -> Tensor:
+        out = self.model_step(batch)
+        self._log_losses("test", out, _pair(batch)[0].shape[0])
+        return out.total
+
+    def on_validation_epoch_end(self) -> None:
+        if self._val_batch is None or self.trainer.sanity_checking or not self.trainer.is_global_zero:
+            self._val_batch = None
+            return
+        x, x_next = self._val_batch
+        self._val_batch = None
+        grid = self.image_grid(x, x_next)  # uint8 [H', W', 3]
+        for logger in self.loggers:
+            exp = getattr(logger, "experiment", None)
+            if hasattr(exp, "add_image"):
+                exp.add_image("val/grid", grid, self.global_step, dataformats="HWC")
+        log_dir = self.loggers[0].log_dir if self.loggers and getattr(self.loggers[0], "log_dir", None) else None
+        if log_dir:
+            from PIL import Image
+
+            out = Path(log_dir) / "images"
+            out.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(grid).save(out / f"val_step{self.global_step:07d}.png")
+
+    @torch.no_grad()
+    def image_grid(self, x: Tensor, x_next: Tensor) -> np.ndarray:
+        """Rows: x, x', reconstruction x^', then b0 (another sample's x) and the transfer of x -> x' onto b0.
+
+        x, x_next: ``float [N,3,H,W] in [0,1]`` -> ``uint8 [5*H, N*W, 3]``.
+        """
+        recon = self(x, x_next).image.float().clamp(0, 1)
+        b0 = x.roll(1, dims=0)
+        transfers = torch.cat([self.transfer(x[i : i + 1], x_next[i : i + 1], b0[i : i + 1]) for i in range(len(x))])
+        rows = [x, x_next, recon, b0, transfers]
+        img = torch.cat([torch.cat(list(r.float()), dim=2) for r in rows], dim=1)  # (3, 5H, NW)
+        return (img.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+
+    def configure_optimizers(self):
+        cfg = self.optim_cfg
+        opt = torch.optim.Adam(self.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        warm = max(1, cfg.warmup_steps)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warm))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def build_from_hparams(hparams: dict) -> MotionMapper:
+    """Rebuild a MotionMapper from a checkpoint's ``hyper_parameters`` (plain dicts)."""
+    return MotionMapper(
+        net=hparams.get("net"), loss=hparams.get("loss"), optim=hparams.get("optim"),
+        grid_samples=int(hparams.get("grid_samples", 8)),
+    )
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

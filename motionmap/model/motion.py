@@ -1,0 +1,140 @@
+"""Pure, differentiable functions for the motion part of MotionMapper: grids, warps, correlation, part affines.
+
+Coordinates are normalised as in ``torch.nn.functional.grid_sample(align_corners=False)``: x and y in [-1, 1],
+(-1, -1) the top-left corner of the top-left pixel. Every transform here is *backward*: ``src_from_tgt`` maps a
+location of the frame being predicted (target, x') to where it is sampled in the source frame (x), which is what
+``grid_sample`` needs.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def identity_affine(batch: int, device=None, dtype=torch.float32) -> Tensor:
+    """The identity 2x3 affine, ``[B,2,3]``."""
+    eye = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], device=device, dtype=dtype)
+    return eye.expand(batch, 2, 3).clone()
+
+
+def base_grid(height: int, width: int, device=None, dtype=torch.float32) -> Tensor:
+    """Normalised pixel-centre coordinates ``[H,W,2]`` (x, y) in (-1, 1)."""
+    ys = (torch.arange(height, device=device, dtype=dtype) * 2 + 1) / height - 1
+    xs = (torch.arange(width, device=device, dtype=dtype) * 2 + 1) / width - 1
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx, gy], dim=-1)  # (H, W, 2)
+
+
+def warp(src: Tensor, src_from_tgt_grid: Tensor) -> Tensor:
+    """Sample ``src`` ``[B,C,Hs,Ws]`` at ``src_from_tgt_grid`` ``[B,H,W,2]`` -> float32 ``[B,C,H,W]``.
+
+    Outside the frame the border pixels are repeated (a background continues; black stays black).
+
+    An identity grid (``base_grid``) returns ``src`` unchanged (bilinear at pixel centres).
+    """
+    if src.dim() != 4 or src_from_tgt_grid.dim() != 4 or src_from_tgt_grid.shape[-1] != 2:
+        raise ValueError(f"warp: expected src (B,C,H,W) and grid (B,H,W,2), got {tuple(src.shape)} and "
+                         f"{tuple(src_from_tgt_grid.shape)}")
+    # float32 on purpose: bf16 coordinates are off by ~0.1 px at 64x64, enough to blur a sprite.
+    return F.grid_sample(src.float(), src_from_tgt_grid.float(), mode="bilinear", padding_mode="border",
+                         align_corners=False)
+
+
+def affine_grid(src_from_tgt: Tensor, height: int, width: int) -> Tensor:
+    """Sampling grid ``[B,H,W,2]`` of a ``[B,2,3]`` affine acting on normalised coordinates."""
+    return F.affine_grid(src_from_tgt, [src_from_tgt.shape[0], 1, height, width], align_corners=False)
+
+
+def patch_descriptor(image: Tensor, cell: int = 4, patch: int = 12, pool: int = 2) -> Tensor:
+    """A fixed (not learned) descriptor: each ``cell``-strided location described by its ``patch`` x ``patch`` pixels.
+
+    image ``float [B,C,H,W] in [0,1]`` -> ``float [B, C*(patch/pool)^2, H/cell, W/cell]``. The image is first
+    average-pooled by ``pool`` (4x fewer dimensions for pool=2; the correlation is the training step's main cost).
+    Scaled by 1/sqrt(D) so the squared distance of two descriptors is the mean squared difference of the (pooled)
+    patches, in [0, 1]. Black patches are exactly 0.
+    """
+    b, c, h, w = image.shape
+    if pool > 1:
+        image = F.avg_pool2d(image, pool)
+        cell, patch = cell // pool, patch // pool
+    pad = (patch - cell) // 2
+    cols = F.unfold(image, kernel_size=patch, stride=cell, padding=pad)  # (B, C*p*p, h*w)
+    return (cols / cols.shape[1] ** 0.5).view(b, -1, h // (cell * pool), w // (cell * pool))
+
+
+class Matches(NamedTuple):
+    """Soft correspondences from the target frame's cells into the source frame.
+
+    src_coords: ``float [B,N,2]`` normalised (x, y) in the source frame for each of the N = h*w target cells
+    (may lie up to ``pad`` cells outside [-1, 1]: sampling there repeats the border).
+    confidence: ``float [B,N] in [0,1]``: the peak probability of each target cell's match distribution.
+    """
+
+    src_coords: Tensor
+    confidence: Tensor
+
+
+def match_costs(desc_src: Tensor, desc_tgt: Tensor, pad: int = 3) -> Tensor:
+    """Squared descriptor distances from every target cell to every (padded) source cell.
+
+    desc_src, desc_tgt: ``float [B,D,h,w]`` -> ``float [B, N, M] >= 0`` with N = h*w, M = (h+2*pad)*(w+2*pad); the
+    source's border cells are replicated ``pad`` cells outward (see :func:`correlation_matches`), matching
+    :func:`warp`, which reads border pixels beyond the frame.
+    """
+    src = F.pad(desc_src, (pad, pad, pad, pad), mode="replicate").flatten(2)  # (B, D, M)
+    tgt = desc_tgt.flatten(2)  # (B, D, N)
+    cost = tgt.pow(2).sum(1).unsqueeze(2) + src.pow(2).sum(1).unsqueeze(1) - 2 * torch.einsum("bdn,bdm->bnm", tgt, src)
+    return cost.clamp(min=0)
+
+
+def correlation_matches(cost: Tensor, h: int, w: int, temperature: float, sigma_cells: float, pad: int = 3) -> Matches:
+    """Soft-argmax matches of every target cell into the source, from a cost volume ``[B,N,M]`` (:func:`match_costs`).
+
+    logits = -cost / temperature minus a Gaussian prior of ``sigma_cells`` cells on the displacement (ties in flat
+    regions resolve to "no motion"). The source is padded by ``pad`` replicated cells so the prior is not truncated at
+    the border: truncation biases the soft-argmax toward the frame's centre, where the character is.
+    """
+    grid_tgt = base_grid(h, w, cost.device, cost.dtype).view(-1, 2)  # (N, 2)
+    grid_src = base_grid(h + 2 * pad, w + 2 * pad, cost.device, cost.dtype)  # (h+2p, w+2p, 2)
+    grid_src = (grid_src * grid_src.new_tensor([(w + 2 * pad) / w, (h + 2 * pad) / h])).view(-1, 2)  # (M, 2)
+    # Squared displacement in cells; one cell = 2/w (x) or 2/h (y) in normalised units.
+    scale = grid_tgt.new_tensor([w / 2.0, h / 2.0])
+    dist2 = torch.cdist(grid_tgt * scale, grid_src * scale).pow(2)  # (N, M)
+    prob = (-cost / temperature - dist2 / (2 * sigma_cells**2)).softmax(dim=-1)  # (B, N, M)
+    return Matches(prob @ grid_src, prob.amax(dim=-1))
+
+
+def fit_part_affines(tgt_coords: Tensor, src_coords: Tensor, weights: Tensor, ridge: float) -> Tensor:
+    """Closed-form weighted least squares: one ``src_from_tgt`` affine per part.
+
+    tgt_coords ``[N,2]``, src_coords ``[B,N,2]``, weights ``[B,K,N] >= 0`` -> ``[B,K,2,3]``.
+    Minimises ``sum_n w_kn |A_k [t_n; 1] - s_n|^2 + ridge * N * |A_k - I|^2``; parts with no weight stay identity.
+    """
+    n = tgt_coords.shape[0]
+    ones = tgt_coords.new_ones(n, 1)
+    xh = torch.cat([tgt_coords, ones], dim=1)  # (N, 3)
+    # Normal equations per (B, K): (X^T W X + lam I) A^T = X^T W S + lam I_{3x2}
+    xtwx = torch.einsum("bkn,ni,nj->bkij", weights, xh, xh)  # (B, K, 3, 3)
+    xtws = torch.einsum("bkn,ni,bnj->bkij", weights, xh, src_coords)  # (B, K, 3, 2)
+    lam = ridge * n
+    eye3 = torch.eye(3, device=xh.device, dtype=xh.dtype)
+    ident = identity_affine(1, xh.device, xh.dtype)[0].T  # (3, 2)
+    a_t = torch.linalg.solve(xtwx + lam * eye3, xtws + lam * ident)  # (B, K, 3, 2)
+    return a_t.transpose(-1, -2)  # (B, K, 2, 3)
+
+
+def blend_part_grid(src_from_tgt: Tensor, masks: Tensor) -> Tensor:
+    """Sampling grid of K part affines blended by soft masks.
+
+    src_from_tgt ``[B,K,2,3]``, masks ``[B,K,H,W]`` (summing to 1 over K) -> grid ``[B,H,W,2]``; the masks' resolution
+    sets the grid's (affines are exact at any resolution).
+    """
+    b, k, h, w = masks.shape
+    pts = base_grid(h, w, masks.device, masks.dtype)  # (H, W, 2)
+    pts_h = torch.cat([pts, pts.new_ones(h, w, 1)], dim=-1)  # (H, W, 3)
+    per_part = torch.einsum("bkij,hwj->bkhwi", src_from_tgt.to(masks.dtype), pts_h)  # (B, K, H, W, 2)
+    return (masks.unsqueeze(-1) * per_part).sum(dim=1)  # (B, H, W, 2)

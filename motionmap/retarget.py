@@ -1,0 +1,139 @@
+"""The user API: load a trained MotionMapper and replay one character's motion with another's look.
+
+>>> from motionmap import Retargeter
+>>> r = Retargeter.load("runs/lpc/checkpoints/last.ckpt")      # doctest: +SKIP
+>>> frames = r.retarget(source_frames, target)                  # doctest: +SKIP
+
+``source_frames``: ``uint8 [T,H,W,3|4]`` character A's animation; ``target``: ``uint8 [H,W,3|4]`` character B drawn in
+the pose of ``source_frames[0]``; result: ``uint8 [T,H,W,3]``, B performing A's motion on B's background. An RGBA
+source is composited over black. An RGBA target with a transparent background gives ``uint8 [T,H,W,4]``: the background
+stays transparent, the character opaque (rendered over black and over white, alpha solved per pixel; see
+:mod:`motionmap.alpha`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from motionmap.errors import MotionmapError
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+DEFAULT_CHECKPOINT = ASSETS / "default.ckpt"
+
+
+def _to_float(images: np.ndarray):
+    """``uint8 [...,H,W,3|4]`` -> ``float [...,3,H,W] in [0,1]``; RGBA is composited over black."""
+    import torch
+
+    t = torch.from_numpy(np.array(images, dtype=np.uint8, copy=True)).float() / 255.0
+    if t.shape[-1] == 4:
+        t = t[..., :3] * t[..., 3:4]
+    return t.movedim(-1, -3).contiguous()
+
+
+def _check_frames(name: str, arr, ndim: int) -> np.ndarray:
+    if not isinstance(arr, np.ndarray):
+        raise MotionmapError(f"{name}: expected a numpy uint8 array, got {type(arr).__name__}; convert it with numpy.asarray")
+    shape = "[T,H,W,3|4]" if ndim == 4 else "[H,W,3|4]"
+    if arr.dtype != np.uint8 or arr.ndim != ndim or arr.shape[-1] not in (3, 4):
+        raise MotionmapError(f"{name}: expected uint8 {shape}, got {arr.dtype} {list(arr.shape)}; pass RGB or RGBA frames")
+    if arr.shape[-3] % 4 or arr.shape[-2] % 4 or arr.shape[-3] < 8 or arr.shape[-2] < 8:
+        raise MotionmapError(f"{name}: frame size {arr.shape[-2]}x{arr.shape[-3]} must be multiples of 4 and >= 8; "
+                             "crop or pad the frames")
+    return arr
+
+
+class Retargeter:
+    """A trained MotionMapper in eval mode on one device. Build it with :meth:`load`."""
+
+    def __init__(self, model, device: str = "cpu"):
+        self.model = model.eval().to(device)
+        self.device = device
+
+    @classmethod
+    def load(cls, path: Optional[Union[str, "os.PathLike[str]"]] = None, device: str = "cpu") -> "Retargeter":
+        """Load a checkpoint written by ``motionmap train`` (``None``: the default model shipped with the package).
+
+        Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file.
+        """
+        import torch
+
+        if path is None:
+            if not DEFAULT_CHECKPOINT.is_file():
+                raise MotionmapError("no default model shipped yet; pass --checkpoint")
+            path = DEFAULT_CHECKPOINT
+        path = Path(path)
+        if not path.is_file():
+            raise MotionmapError(f"{path}: checkpoint not found; pass the .ckpt file written by `motionmap train`")
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file; all mean "not loadable"
+            reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+            raise MotionmapError(f"{path}: not a readable motionmap checkpoint ({reason}); "
+                                 "pass a .ckpt written by `motionmap train`") from None
+        if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
+            raise MotionmapError(f"{path}: not a motionmap checkpoint (no state_dict/hyper_parameters); "
+                                 "pass a .ckpt written by `motionmap train`")
+        from motionmap.model.module import build_from_hparams
+
+        hp = ckpt["hyper_parameters"]
+        if not isinstance(hp, dict) or "net" not in hp:
+            raise MotionmapError(f"{path}: checkpoint has no MotionMapper config (hyper_parameters.net); "
+                                 "pass a .ckpt written by `motionmap train`")
+        model = build_from_hparams(hp)
+        try:
+            model.load_state_dict(ckpt["state_dict"], strict=True)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0][:160]
+            raise MotionmapError(f"{path}: weights do not match its config ({first}); "
+                                 "the checkpoint is from another model version") from None
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
+        return cls(model, device)
+
+    # retarget() itself returns RGBA for targets with a transparent background (motionmap.transfer checks this).
+    returns_rgba = True
+
+    def retarget(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int = 64,
+                 keep_alpha: bool = True) -> np.ndarray:
+        """Replay ``source_frames`` (A's animation, ``uint8 [T,H,W,3|4]``) with the look of ``target`` (B in A's first
+        pose, ``uint8 [H,W,3|4]``, same H and W) -> ``uint8 [T,H,W,3]``. Deterministic; batched by ``batch_size``.
+
+        With ``keep_alpha`` (default) and an RGBA target that has any transparent pixel, returns ``uint8 [T,H,W,4]``:
+        transparent where the target's background shows, opaque on the character (two renderings, over black and
+        over white, and :func:`motionmap.alpha.two_pass_rgba`; binary alpha when the target's is). Otherwise an RGBA
+        target is composited over black and the result is RGB.
+        """
+        from motionmap.alpha import has_transparency, two_pass_rgba
+
+        _check_frames("source_frames", source_frames, 4)
+        _check_frames("target", target, 3)
+        if keep_alpha and has_transparency(target):
+            return two_pass_rgba(lambda opaque: self._render(source_frames, opaque, batch_size), target)
+        return self._render(source_frames, target, batch_size)
+
+    def _render(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int) -> np.ndarray:
+        """The model pass: ``uint8 [T,H,W,3|4]``, ``uint8 [H,W,3|4]`` (RGBA over black) -> ``uint8 [T,H,W,3]``."""
+        import torch
+
+        _check_frames("source_frames", source_frames, 4)
+        _check_frames("target", target, 3)
+        if source_frames.shape[1:3] != target.shape[:2]:
+            raise MotionmapError(f"target: size {target.shape[1]}x{target.shape[0]} differs from the source frames' "
+                                 f"{source_frames.shape[2]}x{source_frames.shape[1]}; resize one to match")
+        if len(source_frames) == 0:
+            raise MotionmapError("source_frames: empty animation; pass at least one frame")
+        if batch_size < 1:
+            raise MotionmapError(f"batch_size={batch_size}: must be >= 1")
+        out = []
+        with torch.inference_mode():
+            a = _to_float(source_frames).to(self.device)  # (T, 3, H, W)
+            b0 = _to_float(target[None]).to(self.device)  # (1, 3, H, W)
+            for i in range(0, len(a), batch_size):
+                pred = self.model.transfer(a[:1], a[i : i + batch_size], b0)  # (n, 3, H, W) in [0, 1]
+                out.append((pred * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu())
+        return torch.cat(out).numpy()

@@ -1,0 +1,31 @@
+"""motionmap.model.losses: known answers."""
+
+import pytest
+import torch
+
+from motionmap.model import losses
+
+
+def test_background_zero_for_identical_backgrounds():
+    h = torch.randn(4, 8, 16, 16)
+    assert losses.background_loss(h, h.clone()).item() == 0.0
+    assert losses.background_loss(h, h + 1).item() == pytest.approx(1.0)
+
+
+def test_pixel_loss_known_value():
+    a = torch.zeros(2, 3, 4, 4)
+    assert losses.pixel_loss(a, a + 0.25).item() == pytest.approx(0.25)
+
+
+def test_latent_cosine_is_scale_free_and_zero_on_match():
+    f = torch.randn(2, 8, 4, 4)
+    assert losses.latent_loss(f, f).item() == pytest.approx(0.0, abs=1e-5)
+    assert losses.latent_loss(f, 3 * f).item() == pytest.approx(0.0, abs=1e-5)
+    assert losses.latent_loss(f, -f).item() == pytest.approx(2.0, abs=1e-5)
+    # L1 (the paper's form) is not: shrinking both maps lowers it, the collapse RESEARCH.md saw.
+    assert losses.latent_loss(0.1 * f, 0.1 * -f, "l1") < losses.latent_loss(f, -f, "l1")
+
+
+def test_latent_unknown_form_raises():
+    with pytest.raises(ValueError, match="form"):
+        losses.latent_loss(torch.zeros(1, 1, 1, 1), torch.zeros(1, 1, 1, 1), "l2")

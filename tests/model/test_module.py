@@ -1,0 +1,138 @@
+"""MotionMapper: shapes at every boundary, identity behaviour, configs, checkpoint round trip."""
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from motionmap.errors import MotionmapError
+from motionmap.model import LossConfig, NetConfig, OptimConfig, motion
+from motionmap.model.config import coerce_config
+from motionmap.model.module import MotionMapper, build_from_hparams
+from motionmap.model.nets import AffineTau, Decoder, Encoder, PartsTau
+
+MOTIONS = [NetConfig(motion="dense"), NetConfig(motion="parts"), NetConfig(motion="affine", copy_path=False),
+           NetConfig(motion="affine")]
+
+
+def frames(b=2, h=32, w=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(b, 3, h, w, generator=g), torch.rand(b, 3, h, w, generator=g)
+
+
+class TestNets:
+    def test_encoder_shape(self):
+        cfg = NetConfig(channels=12, hidden=6)
+        assert Encoder(cfg)(torch.rand(3, 3, 64, 48)).shape == (3, 12, 16, 12)
+
+    @pytest.mark.parametrize("tau_cls", [AffineTau, PartsTau])
+    def test_tau_shapes(self, tau_cls):
+        cfg = NetConfig(channels=8, parts=5, motion="parts")
+        f = torch.randn(2, 8, 16, 16)
+        img = torch.rand(2, 3, 64, 64)
+        t = tau_cls(cfg)(f, f, img, img)
+        k = 1 if tau_cls is AffineTau else 5
+        assert t.latent_grid.shape == (2, 16, 16, 2)
+        assert t.pixel_grid.shape == (2, 64, 64, 2)
+        assert t.src_from_tgt.shape == (2, k, 2, 3)
+        assert t.masks.shape == (2, k, 16, 16)
+        torch.testing.assert_close(t.masks.sum(1), torch.ones(2, 16, 16))
+
+    def test_affine_tau_starts_at_identity(self):
+        cfg = NetConfig(motion="affine", channels=8)
+        a, b = torch.randn(2, 8, 16, 16), torch.randn(2, 8, 16, 16)
+        t = AffineTau(cfg)(a, b, torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
+        torch.testing.assert_close(t.src_from_tgt[:, 0], torch.eye(2, 3).expand(2, 2, 3))
+
+    @pytest.mark.parametrize("mode", ["parts", "dense"])
+    def test_same_frame_is_near_identity(self, mode):
+        torch.manual_seed(0)
+        cfg = NetConfig(channels=8, motion=mode)
+        img = torch.zeros(2, 3, 64, 64)
+        # a "character" of flat 4x4-pixel colour blocks on black (sprite-like)
+        img[:, :, 16:48, 24:40] = torch.rand(2, 3, 8, 4).repeat_interleave(4, 2).repeat_interleave(4, 3)
+        f = Encoder(cfg)(img)
+        t = PartsTau(cfg)(f, f, img, img)
+        ident = torch.eye(2, 3).expand(2, t.src_from_tgt.shape[1], 2, 3)
+        assert (t.src_from_tgt - ident).abs().max() < 0.05
+        # On the textured cells the match is exact to half a cell (one cell = 2/16 in normalised units). Flat black
+        # cells are ambiguous (any black matches), so there only the warped pixels are checked: still the same frame.
+        ident_grid = motion.base_grid(16, 16)
+        err = (t.latent_grid - ident_grid).abs().amax(-1)  # (B, 16, 16)
+        assert err[:, 5:11, 6:10].max() < 0.5 * 2 / 16
+        assert (motion.warp(img, t.pixel_grid) - img).abs().mean() < 0.01
+
+    @pytest.mark.parametrize("copy_path", [True, False])
+    def test_decoder_shape_and_range(self, copy_path):
+        cfg = NetConfig(channels=8, hidden=4, copy_path=copy_path)
+        out = Decoder(cfg)(torch.randn(2, 8, 8, 8), torch.rand(2, 3, 32, 32) if copy_path else None)
+        assert out.image.shape == (2, 3, 32, 32)
+        assert out.image.min() >= 0 and out.image.max() <= 1
+        assert (out.alpha is not None) == copy_path
+
+
+class TestMotionMapper:
+    @pytest.mark.parametrize("net", MOTIONS, ids=["dense", "parts", "paper", "affine+copy"])
+    def test_forward_step_and_transfer_shapes(self, net):
+        m = MotionMapper(net=net)
+        x, xn = frames()
+        pred = m(x, xn)
+        c = net.channels
+        assert pred.image.shape == (2, 3, 32, 32)
+        assert pred.warped.shape == pred.background.shape == (2, c, 8, 8)
+        out = m.model_step((x, xn))
+        for v in out:
+            assert v.dim() == 0 and torch.isfinite(v)
+        out.total.backward()
+        assert all(p.grad is not None for n, p in m.named_parameters() if not n.startswith("h."))
+        tr = m.transfer(x[:1], xn, x[1:])
+        assert tr.shape == (2, 3, 32, 32) and 0 <= tr.min() and tr.max() <= 1
+
+    def test_bad_input_shape(self):
+        with pytest.raises(ValueError, match=r"got \(2, 3, 30, 32\)"):
+            MotionMapper()(torch.rand(2, 3, 30, 32), torch.rand(2, 3, 30, 32))
+
+    def test_image_grid(self):
+        m = MotionMapper()
+        grid = m.image_grid(*frames(3))
+        assert grid.shape == (5 * 32, 3 * 32, 3) and grid.dtype.name == "uint8"
+
+    def test_hparams_are_plain_and_rebuild(self):
+        m = MotionMapper(net=NetConfig(channels=8, parts=3), loss=LossConfig(latent=0.5))
+        hp = dict(m.hparams)
+        assert hp["net"]["channels"] == 8 and isinstance(hp["net"], dict)
+        m2 = build_from_hparams(hp)
+        assert m2.net_cfg == m.net_cfg and m2.loss_cfg == m.loss_cfg
+
+    def test_config_validation(self):
+        with pytest.raises(MotionmapError, match="net.motion: got 'flow'"):
+            MotionMapper(net=NetConfig(motion="flow"))
+        with pytest.raises(MotionmapError, match="unknown fields"):
+            coerce_config(NetConfig, {"motion": "parts", "bogus": 1})
+        with pytest.raises(MotionmapError, match="latent_form"):
+            coerce_config(LossConfig, {"latent_form": "l2"})
+        with pytest.raises(MotionmapError, match="optim.lr"):
+            coerce_config(OptimConfig, {"lr": 0})
+
+
+def test_checkpoint_round_trip(tmp_path):
+    """A Lightning checkpoint rebuilds the same model (weights_only load) with the same outputs."""
+    from motionmap.retarget import Retargeter
+
+    pl.seed_everything(0)
+    net = NetConfig(channels=8, hidden=4, parts=3)
+    m = MotionMapper(net=net, optim=OptimConfig(warmup_steps=1))
+    x, xn = frames(4)
+    trainer = pl.Trainer(max_steps=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(m, DataLoader(list(zip(x, xn)), batch_size=2))
+    path = tmp_path / "m.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    assert ckpt["hyper_parameters"]["net"]["channels"] == 8
+    m.eval()
+    loaded = MotionMapper.load_from_checkpoint(path, map_location="cpu").eval()
+    r = Retargeter.load(path)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, xn).image, m(x, xn).image)
+        torch.testing.assert_close(r.model.transfer(x[:1], xn, x[1:2]), m.transfer(x[:1], xn, x[1:2]))

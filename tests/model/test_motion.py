@@ -1,0 +1,112 @@
+"""motionmap.model.motion: grids, warps, correlation and closed-form part affines."""
+
+import math
+
+import pytest
+import torch
+
+from motionmap.model import motion
+
+
+class TestWarp:
+    def test_identity_grid_returns_input(self):
+        feat = torch.randn(2, 5, 16, 12)
+        grid = motion.base_grid(16, 12).expand(2, 16, 12, 2)
+        torch.testing.assert_close(motion.warp(feat, grid), feat, atol=1e-5, rtol=0)
+
+    def test_identity_affine_leaves_latent_unchanged(self):
+        feat = torch.randn(3, 8, 16, 16)
+        grid = motion.affine_grid(motion.identity_affine(3), 16, 16)
+        assert grid.shape == (3, 16, 16, 2)
+        torch.testing.assert_close(motion.warp(feat, grid), feat, atol=1e-5, rtol=0)
+
+    def test_translation_moves_content(self):
+        img = torch.zeros(1, 1, 8, 8)
+        img[0, 0, 3, 3] = 1.0
+        theta = motion.identity_affine(1)
+        theta[0, 0, 2] = 2 / 8  # sample one pixel to the right: content moves left by one pixel
+        out = motion.warp(img, motion.affine_grid(theta, 8, 8))
+        assert out[0, 0, 3, 2] == pytest.approx(1.0, abs=1e-5)
+
+    def test_bad_shapes_raise(self):
+        with pytest.raises(ValueError, match=r"expected src"):
+            motion.warp(torch.zeros(3, 8, 8), torch.zeros(1, 8, 8, 2))
+
+    def test_gradient_flows_to_grid(self):
+        feat = torch.randn(1, 2, 8, 8)
+        grid = motion.base_grid(8, 8)[None].clone().requires_grad_(True)
+        motion.warp(feat, grid).sum().backward()
+        assert grid.grad is not None and grid.grad.abs().sum() > 0
+
+
+class TestPatchDescriptor:
+    def test_shape_and_distance_is_patch_mse(self):
+        img = torch.rand(2, 3, 64, 64)
+        d = motion.patch_descriptor(img, cell=4, patch=8, pool=1)
+        assert d.shape == (2, 3 * 64, 16, 16)
+        assert motion.patch_descriptor(img).shape == (2, 3 * 36, 16, 16)
+        # interior cell (5, 5): its patch is img[:, :, 18:26, 18:26]
+        mse = (img[0, :, 18:26, 18:26] - img[1, :, 18:26, 18:26]).pow(2).mean()
+        torch.testing.assert_close((d[0, :, 5, 5] - d[1, :, 5, 5]).pow(2).sum(), mse)
+
+    def test_black_is_zero(self):
+        d = motion.patch_descriptor(torch.zeros(1, 3, 16, 16))
+        assert d.abs().max() == 0
+
+
+class TestCorrelation:
+    def test_self_match_is_in_place(self):
+        torch.manual_seed(0)
+        desc = torch.nn.functional.normalize(torch.randn(2, 64, 8, 8), dim=1)
+        m = motion.correlation_matches(motion.match_costs(desc, desc, 2), 8, 8, temperature=0.02, sigma_cells=4.0, pad=2)
+        assert m.src_coords.shape == (2, 64, 2) and m.confidence.shape == (2, 64)
+        expect = motion.base_grid(8, 8).expand(2, 8, 8, 2)
+        got = m.src_coords.view(2, 8, 8, 2)
+        # Interior cells match themselves; border cells also match their replicated copies outside the frame, which
+        # sample the same border values, so there only the warped result is checked.
+        torch.testing.assert_close(got[:, 1:-1, 1:-1], expect[:, 1:-1, 1:-1], atol=0.02, rtol=0)
+        torch.testing.assert_close(motion.warp(desc, got), desc, atol=0.05, rtol=0)
+        assert ((m.confidence > 0) & (m.confidence <= 1)).all()
+
+
+    def test_black_border_cells_stay_in_place(self):
+        # All-black frames: every cost ties, the prior alone decides; padding keeps border cells unbiased.
+        desc = torch.zeros(1, 8, 8, 8)
+        m = motion.correlation_matches(motion.match_costs(desc, desc, 4), 8, 8, temperature=0.01, sigma_cells=2.0, pad=4)
+        torch.testing.assert_close(m.src_coords[0], motion.base_grid(8, 8).view(64, 2), atol=0.02, rtol=0)
+
+    def test_finds_a_shifted_blob(self):
+        img = torch.zeros(1, 3, 32, 32)
+        img[:, :, 8:16, 8:12] = torch.rand(3, 8, 4)
+        moved = torch.roll(img, shifts=4, dims=3)  # content one cell (4 px) to the right
+        cost = motion.match_costs(motion.patch_descriptor(img), motion.patch_descriptor(moved))
+        m = motion.correlation_matches(cost, 8, 8, 0.01, 2.0)
+        # target cell (row 2, col 3) holds the blob's right half; it came from col 2 of the source
+        src = m.src_coords[0].view(8, 8, 2)[2, 3]
+        assert src[0].item() == pytest.approx((2 * 2 + 1) / 8 - 1, abs=0.05)
+
+
+class TestFitPartAffines:
+    def test_recovers_known_affine(self):
+        pts = motion.base_grid(8, 8).view(-1, 2)
+        a = torch.tensor([[0.9, 0.1, 0.05], [-0.2, 1.1, -0.1]])
+        src = (pts @ a[:, :2].T + a[:, 2]).expand(1, 64, 2)
+        w = torch.ones(1, 2, 64)
+        fit = motion.fit_part_affines(pts, src, w, ridge=1e-6)
+        assert fit.shape == (1, 2, 2, 3)
+        torch.testing.assert_close(fit[0, 0], a, atol=1e-3, rtol=0)
+
+    def test_empty_part_is_identity(self):
+        pts = motion.base_grid(8, 8).view(-1, 2)
+        src = torch.rand(1, 64, 2) * 2 - 1
+        w = torch.zeros(1, 1, 64)
+        fit = motion.fit_part_affines(pts, src, w, ridge=1e-2)
+        torch.testing.assert_close(fit[0, 0], motion.identity_affine(1)[0], atol=1e-5, rtol=0)
+
+    def test_blend_of_equal_parts_is_that_affine(self):
+        theta = motion.identity_affine(2)
+        theta[:, 0, 2] = 0.25
+        parts = theta[:, None].expand(2, 3, 2, 3)
+        masks = torch.rand(2, 3, 16, 16).softmax(dim=1)
+        grid = motion.blend_part_grid(parts, masks)
+        torch.testing.assert_close(grid, motion.affine_grid(theta, 16, 16), atol=1e-5, rtol=0)

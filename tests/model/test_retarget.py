@@ -1,0 +1,96 @@
+"""Retargeter: loading (and its one-line errors) and retargeting shapes, dtype, determinism."""
+
+import numpy as np
+import pytest
+import torch
+
+from motionmap.errors import MotionmapError
+from motionmap.model import NetConfig
+from motionmap.model.module import MotionMapper
+from motionmap.retarget import DEFAULT_CHECKPOINT, Retargeter
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    m = MotionMapper(net=NetConfig(channels=8, hidden=4, parts=3))
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
+    torch.save({"state_dict": m.state_dict(), "hyper_parameters": dict(m.hparams)}, path)
+    return path
+
+
+def sprites(t=5, h=32, w=32, c=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (t, h, w, c), dtype=np.uint8)
+
+
+def test_retarget_shape_dtype_determinism(ckpt):
+    r = Retargeter.load(ckpt)
+    src, tgt = sprites(7), sprites(1, c=3, seed=1)[0]
+    out = r.retarget(src, tgt)
+    assert out.shape == (7, 32, 32, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, r.retarget(src, tgt))
+    # Other batch sizes take other BLAS paths: equal up to one rounding step.
+    assert np.abs(out.astype(int) - r.retarget(src, tgt, batch_size=3)).max() <= 1
+
+
+def test_rgba_is_composited_over_black(ckpt):
+    r = Retargeter.load(ckpt)
+    src = sprites(3)
+    tgt = sprites(1, seed=2)[0]
+    rgb = (src[..., :3].astype(np.float32) * src[..., 3:] / 255).round().astype(np.uint8)
+    a = r.retarget(src, tgt)
+    b = r.retarget(rgb, tgt)
+    assert np.abs(a.astype(int) - b).max() <= 2
+
+
+@pytest.mark.parametrize(
+    "src,tgt,match",
+    [
+        (np.zeros((3, 32, 32, 2), np.uint8), np.zeros((32, 32, 3), np.uint8), r"source_frames: expected uint8"),
+        (np.zeros((3, 32, 32, 3), np.float32), np.zeros((32, 32, 3), np.uint8), r"source_frames: expected uint8"),
+        (np.zeros((3, 32, 32, 3), np.uint8), np.zeros((16, 32, 3), np.uint8), r"target: size 32x16 differs"),
+        (np.zeros((3, 30, 30, 3), np.uint8), np.zeros((30, 30, 3), np.uint8), r"multiples of 4"),
+    ],
+)
+def test_bad_inputs_raise_one_line(ckpt, src, tgt, match):
+    with pytest.raises(MotionmapError, match=match) as e:
+        Retargeter.load(ckpt).retarget(src, tgt)
+    assert "\n" not in str(e.value)
+
+
+def test_load_non_checkpoint_file(tmp_path):
+    bad = tmp_path / "notes.ckpt"
+    bad.write_text("hello")
+    with pytest.raises(MotionmapError, match=r"notes.ckpt: not a readable motionmap checkpoint") as e:
+        Retargeter.load(bad)
+    assert "\n" not in str(e.value)
+
+
+def test_load_foreign_torch_file(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, path)
+    with pytest.raises(MotionmapError, match="not a motionmap checkpoint"):
+        Retargeter.load(path)
+
+
+def test_load_mismatched_weights(ckpt, tmp_path):
+    state = torch.load(ckpt, weights_only=True)
+    state["hyper_parameters"]["net"]["channels"] = 16
+    path = tmp_path / "mismatch.ckpt"
+    torch.save(state, path)
+    with pytest.raises(MotionmapError, match="weights do not match its config"):
+        Retargeter.load(path)
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(MotionmapError, match="checkpoint not found"):
+        Retargeter.load(tmp_path / "nope.ckpt")
+
+
+def test_no_default_shipped_yet():
+    if DEFAULT_CHECKPOINT.is_file():
+        assert isinstance(Retargeter.load(), Retargeter)
+    else:
+        with pytest.raises(MotionmapError, match="no default model shipped yet; pass --checkpoint"):
+            Retargeter.load()
