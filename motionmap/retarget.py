@@ -103,16 +103,17 @@ class Retargeter:
         """Replay ``source_frames`` (A's animation, ``uint8 [T,H,W,3|4]``) with the look of ``target`` (B in A's first
         pose, ``uint8 [H,W,3|4]``, same H and W) -> ``uint8 [T,H,W,3]``. Deterministic; batched by ``batch_size``.
 
-        With ``keep_alpha`` (default) and an RGBA target that has any transparent pixel, returns ``uint8 [T,H,W,4]``:
+        With ``keep_alpha`` (default) and an RGBA target with a transparent background (at least 5% of its pixels at
+        alpha 0, :func:`motionmap.alpha.has_transparent_background`), returns ``uint8 [T,H,W,4]``:
         transparent where the target's background shows, opaque on the character (two renderings, over black and
         over white, and :func:`motionmap.alpha.two_pass_rgba`; binary alpha when the target's is). Otherwise an RGBA
         target is composited over black and the result is RGB.
         """
-        from motionmap.alpha import has_transparency, two_pass_rgba
+        from motionmap.alpha import has_transparent_background, two_pass_rgba
 
         _check_frames("source_frames", source_frames, 4)
         _check_frames("target", target, 3)
-        if keep_alpha and has_transparency(target):
+        if keep_alpha and has_transparent_background(target):
             return two_pass_rgba(lambda opaque: self._render(source_frames, opaque, batch_size), target)
         return self._render(source_frames, target, batch_size)
 

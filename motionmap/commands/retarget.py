@@ -1,0 +1,203 @@
+"""``motionmap retarget``: replay a source animation with a target character's look.
+
+    motionmap retarget --source walk.gif --target hero.png --out hero_walk.gif
+    motionmap retarget --source knight.png --animation slash --facing left --target hero_sheet.png --out slash/
+    motionmap retarget --all --source knight.png --target up.png --target left.png --target down.png \\
+        --target right.png --out hero_sheet.png
+
+Everything is read and checked before the model runs, and the output is written atomically at the end: bad input is
+one ``motionmap: error: ...`` line, exit status 2, and nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from motionmap.errors import MotionmapError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+EPILOG = """\
+sources: an animated GIF or APNG, a folder of numbered PNG frames, or a sprite sheet (LPC 832x1344, or a grid with
+  --frame-size WxH) with --animation NAME (and --facing for LPC).
+targets: an image of the target character in the pose of the source's first frame (its first frame, for a GIF), or
+  a sheet: the first frame of the same animation and facing is taken (walk, the LPC standing pose, when the sheet
+  lacks that row). A target with a transparent background gives output with a transparent background.
+outputs (by --out):
+  NAME.gif         animated GIF (alpha below 50% becomes transparent; GIF has no partial alpha)
+  NAME.png/.apng   animated PNG (lossless, keeps alpha); with --sheet, a one-row sprite sheet PNG instead
+  NAME (no suffix) a folder of PNG frames frame_000.png, frame_001.png, ...
+--all: every animation and facing of an LPC source sheet onto a target given as one image per facing (repeat
+  --target four times, in the order up, left, down, right) or as a sheet (its first walk frame of each facing).
+  Each image shows the character in the source's first walk frame pose of that facing. Writes one 832x1344 LPC
+  sheet, --out NAME.png.
+Frame durations are the source's (sheets and frame folders: 100 ms); --fps sets them all.
+"""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "retarget",
+        help="replay a source animation with a target character's look (GIF, frames, APNG, or whole LPC sheets)",
+        description="Replay a source animation (character A) with the look of a target character B drawn in one pose.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--source", required=True, metavar="ANIM", help="GIF/APNG, PNG frame folder, or sprite sheet")
+    p.add_argument("--target", required=True, action="append", metavar="IMAGE",
+                   help="target image or sheet (with --all: four images in FACINGS order, or one sheet)")
+    p.add_argument("--out", required=True, metavar="OUT", help="NAME.gif, NAME.png (APNG or sheet), or a folder")
+    p.add_argument("--animation", default=None, metavar="NAME", help="animation row of a source sheet, e.g. walk")
+    p.add_argument("--facing", default=None, metavar="F", help="facing of an LPC sheet: up, left, down or right")
+    p.add_argument("--frame-size", default=None, metavar="WxH", help="frame size of grid sheets, e.g. 48x48")
+    p.add_argument("--checkpoint", default=None, metavar="CKPT",
+                   help="model checkpoint from `motionmap train` (default: the model shipped with motionmap)")
+    p.add_argument("--device", default="auto", metavar="{auto,cpu,cuda}", help="auto (default: cuda if available)")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="CPU threads for the model (default 1: 64x64 sprites gain little from more, and on a busy "
+                        "machine extra threads slow it down many times; see benchmarks/retarget_speed.py)")
+    p.add_argument("--fps", type=float, default=None, metavar="N", help="frames per second (default: the source's)")
+    p.add_argument("--all", dest="all_animations", action="store_true",
+                   help="every animation and facing of an LPC source sheet -> one LPC sheet")
+    p.add_argument("--sheet", action="store_true", help="with a .png --out: write a one-row sprite sheet, not an APNG")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (--all)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=run)
+    return p
+
+
+def _resolve_device(device: str) -> str:
+    if device not in DEVICES:
+        raise MotionmapError(f"--device {device!r}: unknown device; use one of {', '.join(DEVICES)}")
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _output_kind(out: str, all_animations: bool, sheet: bool) -> str:
+    """'gif', 'apng', 'sheet' or 'frames', from the --out suffix (and --all/--sheet)."""
+    suffix = Path(out).suffix.lower()
+    if all_animations:
+        if suffix != ".png":
+            raise MotionmapError(f"--out {out}: --all writes one LPC sheet; give a file name ending in .png")
+        return "sheet"
+    if suffix == ".gif":
+        if sheet:
+            raise MotionmapError(f"--out {out}: --sheet writes a PNG sheet; give a file name ending in .png")
+        return "gif"
+    if suffix in (".png", ".apng"):
+        return "sheet" if sheet and suffix == ".png" else "apng"
+    if suffix == "":
+        if sheet:
+            raise MotionmapError(f"--out {out}: --sheet writes a PNG sheet; give a file name ending in .png")
+        return "frames"
+    raise MotionmapError(f"--out {out}: cannot write {suffix} files; use .gif, .png, .apng or a folder name")
+
+
+def _durations(source_durations, fps):
+    if fps is None:
+        return source_durations
+    if not fps > 0 or fps > 1000:
+        raise MotionmapError(f"--fps {fps:g}: must be between 0 and 1000 frames per second")
+    return (max(1, int(round(1000.0 / fps))),) * len(source_durations)
+
+
+def run(args: argparse.Namespace) -> int:
+    from motionmap.io.atomic import ensure_writable_output
+
+    if args.fps is not None:
+        _durations((1,), args.fps)  # validate early
+    if args.threads < 1:
+        raise MotionmapError(f"--threads {args.threads}: need at least 1")
+    device = _resolve_device(args.device)
+    kind = _output_kind(args.out, args.all_animations, args.sheet)
+    if args.all_animations and (args.animation or args.facing):
+        raise MotionmapError("--all retargets every animation and facing; drop --animation and --facing")
+    if not args.all_animations and len(args.target) != 1:
+        raise MotionmapError(f"--target: got {len(args.target)} targets; give one (several are for --all)")
+    inputs = [args.source, *args.target] + ([args.checkpoint] if args.checkpoint else [])
+    ensure_writable_output(args.out, inputs=inputs, overwrite=args.overwrite)
+    if args.all_animations:
+        return _run_all(args, device)
+    return _run_one(args, device, kind)
+
+
+def _load_retargeter(args, device: str):
+    import torch
+
+    from motionmap.retarget import Retargeter
+
+    if device == "cpu":
+        torch.set_num_threads(args.threads)
+    return Retargeter.load(args.checkpoint, device=device)
+
+
+def _run_one(args: argparse.Namespace, device: str, kind: str) -> int:
+    from motionmap.io import Animation, read_animation, write_apng, write_frames, write_gif, write_png
+    from motionmap.io.sheets import assemble_sheet
+    from motionmap.layout import grid_layout
+    from motionmap.transfer import check_target_size, load_target_frame, retarget_animation
+
+    source = read_animation(args.source, animation=args.animation, facing=args.facing, frame_size=args.frame_size)
+    target = load_target_frame(args.target[0], facing=args.facing, frame_size=args.frame_size,
+                               animation=args.animation)
+    check_target_size(target.image, source.frames.shape[1:3], name=f"--target {args.target[0]}")
+    reference = _reference_frame(args, target)
+    retargeter = _load_retargeter(args, device)
+    result = retarget_animation(retargeter, source, target.image, reference=reference)
+    result = Animation(result.frames, _durations(result.durations_ms, args.fps))
+    out = args.out
+    if kind == "gif":
+        write_gif(out, result.frames, result.durations_ms, overwrite=args.overwrite)
+    elif kind == "apng":
+        write_apng(out, result.frames, result.durations_ms, overwrite=args.overwrite)
+    elif kind == "frames":
+        write_frames(out, result.frames, overwrite=args.overwrite)
+    else:  # "sheet": one row, as wide as the animation
+        t, h, w = result.frames.shape[:3]
+        write_png(out, assemble_sheet([result.frames], grid_layout(w, h, t, 1)), overwrite=args.overwrite)
+    channels = "RGBA" if result.frames.shape[-1] == 4 and (result.frames[..., 3] < 255).any() else "RGB"
+    print(f"wrote {out} ({len(result)} frames, {result.frames.shape[2]}x{result.frames.shape[1]}, {channels})")
+    return 0
+
+
+def _reference_frame(args, target):
+    """The source frame whose pose the target is in, when the target came from another row of an LPC sheet than the
+    source animation (a target sheet without that animation falls back to walk): that row's first source frame."""
+    from motionmap.io import read_sheet
+    from motionmap.io.sheets import detect_layout
+    from motionmap.layout import LPC_LAYOUT
+
+    if args.animation is None or target.animation in (None, args.animation) or target.facing is None:
+        return None
+    sheet = read_sheet(args.source)
+    if detect_layout(sheet.shape[1], sheet.shape[0], args.frame_size) is not LPC_LAYOUT:
+        return None
+    row = LPC_LAYOUT.row_index(target.animation, target.facing)
+    fh, fw = LPC_LAYOUT.frame_height, LPC_LAYOUT.frame_width
+    frame = sheet[row * fh : (row + 1) * fh, :fw]
+    return frame if frame[..., 3].any() else None
+
+
+def _run_all(args: argparse.Namespace, device: str) -> int:
+    from motionmap.io import read_sheet, write_png
+    from motionmap.io.sheets import is_lpc_size
+    from motionmap.layout import LPC_LAYOUT
+    from motionmap.transfer import load_facing_targets, retarget_lpc_sheet
+
+    sheet = read_sheet(args.source)
+    if not is_lpc_size(sheet.shape[1], sheet.shape[0]):
+        lw, lh = LPC_LAYOUT.size
+        raise MotionmapError(
+            f"{args.source}: {sheet.shape[1]}x{sheet.shape[0]} is not an LPC sheet ({lw}x{lh}); "
+            "--all needs an LPC source sheet (or one character's LPC layer folder)"
+        )
+    targets = load_facing_targets(args.target, frame_size=args.frame_size)
+    retargeter = _load_retargeter(args, device)
+    out = retarget_lpc_sheet(retargeter, sheet, targets, progress=not args.no_progress)
+    write_png(args.out, out, overwrite=args.overwrite)
+    print(f"wrote {args.out} (LPC sheet {out.shape[1]}x{out.shape[0]})")
+    return 0

@@ -1,0 +1,289 @@
+"""High-level retargeting: targets from images or sheets, whole animations, whole LPC sheets (the CLI and the demo).
+
+The model (:class:`~motionmap.retarget.Retargeter`) replays ``a_0 -> a_t`` on a target ``b_0`` drawn *in the pose of
+a_0*. This module adds what production use needs around it:
+
+- :func:`load_target`: the target from an image, or from a sheet (the matching facing's first frame);
+- :func:`retarget_frames` / :func:`retarget_animation`: one animation, RGBA out when the target has a transparent
+  background (see :mod:`motionmap.alpha`), and an optional *reference* frame: the source frame whose pose the target
+  is drawn in, when that is not the animation's first frame;
+- :func:`load_facing_targets` and :func:`retarget_lpc_sheet`: every animation and facing of an LPC sheet onto a
+  character drawn once per facing. The target is drawn in the pose of the source's first *walk* frame of its facing
+  (the LPC standing pose), so each row is retargeted with that walk frame as the reference: the motion is
+  ``walk_0 -> a_t``, which also carries the target from the standing pose into the row's first pose.
+
+Images are ``uint8``: RGBA ``[H,W,4]`` (alpha 0 transparent) or RGB ``[H,W,3]``; animations ``[T,H,W,3|4]``.
+
+>>> r = Retargeter.load("model.ckpt")                                          # doctest: +SKIP
+>>> targets = load_facing_targets("hero_sheet.png")                            # doctest: +SKIP
+>>> sheet = retarget_lpc_sheet(r, read_sheet("knight.png"), targets)           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Dict, Mapping, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+
+from motionmap.alpha import BLACK, has_transparent_background, over_solid, two_pass_rgba
+from motionmap.errors import MotionmapError
+from motionmap.io.animation import Animation, read_sheet
+from motionmap.io.images import read_image, to_rgba
+from motionmap.io.sheets import detect_layout, is_lpc_size, parse_frame_size
+from motionmap.layout import FACINGS, LPC_LAYOUT, SheetLayout
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# The animation whose first frame is the target's pose in a sheet (and in --all): LPC's standing pose.
+REFERENCE_ANIMATION = "walk"
+
+
+class TargetFrame(NamedTuple):
+    """A target image and where it came from. image: ``uint8 [H,W,4]``; animation/facing: the sheet row it was
+    taken from (``None`` for a plain image)."""
+
+    image: np.ndarray
+    animation: Optional[str]
+    facing: Optional[str]
+
+
+# ---------------------------------------------------------------------------------------------------- targets
+
+
+def _is_sheet_image(width: int, height: int, frame_size) -> bool:
+    size = parse_frame_size(frame_size)
+    if size is None:
+        return is_lpc_size(width, height)
+    return (width, height) != size and width % size[0] == 0 and height % size[1] == 0
+
+
+def _first_frame_of_row(sheet: np.ndarray, layout: SheetLayout, row: int) -> np.ndarray:
+    fw, fh = layout.frame_width, layout.frame_height
+    return np.ascontiguousarray(sheet[row * fh : (row + 1) * fh, :fw])
+
+
+def _lpc_row(layout: SheetLayout, animation: str, facing: Optional[str], name: str) -> int:
+    try:
+        if layout.facings_of(animation) == (None,) or len(layout.facings_of(animation)) == 1:
+            return layout.row_index(animation)
+        return layout.row_index(animation, facing)
+    except MotionmapError as e:
+        raise MotionmapError(f"{name}: {e}") from None
+
+
+def load_target_frame(
+    path: PathLike,
+    *,
+    facing: Optional[str] = None,
+    frame_size: object = None,
+    animation: Optional[str] = None,
+) -> TargetFrame:
+    """Like :func:`load_target`, also saying which sheet row the image came from (see :class:`TargetFrame`)."""
+    p = Path(path)
+    if not p.exists():
+        raise MotionmapError(f"{path}: no such file or folder; check the --target path")
+    image = read_sheet(p) if p.is_dir() else read_image(p)  # a folder: one character's LPC layer sheets
+    height, width = image.shape[:2]
+    if not _is_sheet_image(width, height, frame_size):
+        return TargetFrame(image, None, None)
+    layout = detect_layout(width, height, frame_size, name_for_errors=str(path))
+    if layout is LPC_LAYOUT:
+        if facing is None and animation is not None and len(layout.facings_of(animation)) == 1:
+            facing = layout.facings_of(animation)[0]  # hurt: front-facing only
+        if facing is None:
+            raise MotionmapError(
+                f"{path}: is an LPC sheet; say which facing to take the target from with --facing ({', '.join(FACINGS)})"
+            )
+        if facing not in FACINGS:
+            raise MotionmapError(f"--facing {facing!r}: unknown facing; use one of {', '.join(FACINGS)}")
+        wanted = animation or REFERENCE_ANIMATION
+        row = _lpc_row(layout, wanted, facing, str(path))
+        frame = _first_frame_of_row(image, layout, row)
+        if not frame[..., 3].any() and wanted != REFERENCE_ANIMATION:
+            # This sheet lacks the animation (older LPC sheets have no shoot rows): take the standing pose.
+            wanted = REFERENCE_ANIMATION
+            row = _lpc_row(layout, wanted, facing, str(path))
+            frame = _first_frame_of_row(image, layout, row)
+        used_facing = layout.rows[row].facing
+    else:
+        names = layout.animation_names
+        row = names.index(animation) if animation in names else 0
+        frame = _first_frame_of_row(image, layout, row)
+        wanted, used_facing = layout.rows[row].name, None
+    if not frame[..., 3].any():
+        raise MotionmapError(
+            f"{path}: the first frame of {wanted}{'/' + used_facing if used_facing else ''} is empty; "
+            "give a sheet with that row drawn, or the target as an image"
+        )
+    return TargetFrame(frame, wanted, used_facing)
+
+
+def load_target(path: PathLike, *, facing: Optional[str] = None, frame_size: object = None,
+                animation: Optional[str] = None) -> np.ndarray:
+    """The target character ``b_0`` as ``uint8 [H,W,4]``.
+
+    ``path`` is an image (PNG, or the first frame of a GIF/APNG), an LPC sheet (832x1344, or a folder of one
+    character's LPC layer sheets) or a grid sheet (with ``frame_size``, ``"WxH"``). From an LPC sheet the first frame
+    of ``animation``'s row in ``facing`` is taken (``animation`` defaults to walk, the standing pose; a missing row
+    falls back to walk); from a grid sheet the first frame of the row named ``animation`` (default the first row).
+    Raises :class:`MotionmapError` (one line) for an unreadable file, a missing ``facing`` for an LPC sheet, or an
+    empty frame.
+    """
+    return load_target_frame(path, facing=facing, frame_size=frame_size, animation=animation).image
+
+
+def load_facing_targets(
+    paths_or_sheet: Union[PathLike, Sequence[PathLike]], frame_size: object = None
+) -> Dict[str, np.ndarray]:
+    """One target per facing, ``{facing: uint8 [H,W,4]}`` in :data:`~motionmap.layout.FACINGS` order.
+
+    ``paths_or_sheet``: four images in FACINGS order (up, left, down, right), or one LPC sheet (or layer folder),
+    from which the first walk frame of each facing is taken. Any other count raises :class:`MotionmapError`.
+    """
+    if isinstance(paths_or_sheet, (str, os.PathLike)):
+        paths = [paths_or_sheet]
+    else:
+        paths = list(paths_or_sheet)
+    if len(paths) == 1:
+        p = Path(paths[0])
+        if p.is_file() or p.is_dir():
+            frame = load_target_frame(p, facing="down", frame_size=frame_size)
+            if frame.animation is not None and frame.facing is not None:
+                return {f: load_target(p, facing=f, frame_size=frame_size) for f in FACINGS}
+    if len(paths) != len(FACINGS):
+        word = "image" if len(paths) == 1 else "images"
+        raise MotionmapError(
+            f"--target: got {len(paths)} {word}; --all needs one per facing ({', '.join(FACINGS)}) or a sheet"
+        )
+    out = {}
+    for facing, p in zip(FACINGS, paths):
+        out[facing] = load_target(p, facing=facing, frame_size=frame_size)
+    return out
+
+
+def check_target_size(target: np.ndarray, frame_hw, name: str = "--target") -> None:
+    """Raise :class:`MotionmapError` unless ``target`` ``[H,W,C]`` has the source frames' ``(H, W)``."""
+    th, tw = target.shape[:2]
+    h, w = int(frame_hw[0]), int(frame_hw[1])
+    if (th, tw) == (h, w):
+        return
+    if th < h or tw < w:
+        raise MotionmapError(
+            f"{name}: {tw}x{th} is smaller than the source frames ({w}x{h}); draw the target at the frame size "
+            "(pad it with transparency)"
+        )
+    raise MotionmapError(
+        f"{name}: {tw}x{th} is larger than the source frames ({w}x{h}); crop the target to the frame size, "
+        "or give a sheet with --frame-size"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- retargeting
+
+
+def retarget_frames(retargeter, source_frames: np.ndarray, target: np.ndarray,
+                    reference: Optional[np.ndarray] = None) -> np.ndarray:
+    """B performing A's motion: ``uint8 [T,H,W,3|4]`` frames, ``uint8 [H,W,3|4]`` target -> ``uint8 [T,H,W,C]``.
+
+    C is 4 when ``target`` is RGBA with a transparent background (see
+    :func:`motionmap.alpha.has_transparent_background`; the background stays transparent, the character opaque),
+    else 3 (an RGBA target is then composited over black). ``reference`` (``uint8 [H,W,3|4]``, a frame of A): the pose the target
+    is drawn in, when it is not ``source_frames[0]``; the motion is then ``reference -> a_t`` for every t.
+    """
+    source_frames = np.asarray(source_frames)
+    src = source_frames if reference is None else np.concatenate([np.asarray(reference)[None], source_frames])
+    target = np.asarray(target)
+    if getattr(retargeter, "returns_rgba", False):  # motionmap.retarget.Retargeter: does the alpha solve itself
+        out = retargeter.retarget(src, target)
+    elif has_transparent_background(target):
+        # A retargeter that renders RGB only: render over black and over white and solve for alpha here.
+        out = two_pass_rgba(lambda opaque: retargeter.retarget(src, opaque), target)
+    else:
+        out = retargeter.retarget(src, over_solid(target, BLACK) if target.shape[-1] == 4 else target)
+    return out if reference is None else out[1:]
+
+
+def retarget_animation(retargeter, source: Animation, target: np.ndarray,
+                       reference: Optional[np.ndarray] = None) -> Animation:
+    """``source`` replayed with ``target``'s look: an :class:`Animation` with the source's frame durations.
+
+    target: ``uint8 [H,W,3|4]`` of the source frames' size (else :class:`MotionmapError`); RGBA with a transparent
+    background gives RGBA frames with that background transparent. ``reference``: see :func:`retarget_frames`.
+    """
+    check_target_size(np.asarray(target), source.frames.shape[1:3])
+    frames = retarget_frames(retargeter, source.frames, target, reference)
+    return Animation(frames, source.durations_ms)
+
+
+def _check_lpc_sheet(sheet: np.ndarray) -> np.ndarray:
+    sheet = np.asarray(sheet)
+    lw, lh = LPC_LAYOUT.size
+    if sheet.dtype != np.uint8 or sheet.ndim != 3 or sheet.shape[-1] not in (3, 4):
+        raise MotionmapError(f"source sheet: expected uint8 [H,W,4], got {sheet.dtype} {tuple(sheet.shape)}")
+    if not is_lpc_size(sheet.shape[1], sheet.shape[0]):
+        raise MotionmapError(
+            f"source sheet: {sheet.shape[1]}x{sheet.shape[0]} is not an LPC sheet ({lw}x{lh}); "
+            "--all needs an LPC source sheet"
+        )
+    return to_rgba(sheet)
+
+
+def _row(sheet: np.ndarray, row: int, frames: int) -> np.ndarray:
+    fw, fh = LPC_LAYOUT.frame_width, LPC_LAYOUT.frame_height
+    strip = sheet[row * fh : (row + 1) * fh, : frames * fw]  # (h, n*w, 4)
+    return np.ascontiguousarray(strip.reshape(fh, frames, fw, 4).transpose(1, 0, 2, 3))  # (n, h, w, 4)
+
+
+def retarget_lpc_sheet(
+    retargeter,
+    source_sheet: np.ndarray,
+    targets: Mapping[str, np.ndarray],
+    progress: bool = True,
+    reference_animation: Optional[str] = REFERENCE_ANIMATION,
+) -> np.ndarray:
+    """Every animation and facing of an LPC sheet, retargeted onto a character drawn once per facing.
+
+    source_sheet: ``uint8 [1344,832,4]`` (taller LPC sheets are accepted; extra rows are ignored).
+    targets: ``{facing: uint8 [64,64,3|4]}`` for every facing in :data:`~motionmap.layout.FACINGS`, each drawn in the
+        pose of the source's first ``reference_animation`` frame of that facing (``None``: in each row's first pose).
+        Hurt (front-facing only) uses ``"down"``.
+    Returns ``uint8 [1344,832,4]`` in :data:`~motionmap.layout.LPC_LAYOUT`: transparent where the source is (unused
+    cells, empty rows). With opaque targets the filled cells are opaque; with transparent backgrounds, the character.
+    """
+    sheet = _check_lpc_sheet(source_sheet)
+    missing = [f for f in FACINGS if f not in targets]
+    if missing:
+        raise MotionmapError(f"--target: no target for facing {', '.join(missing)}; --all needs one per facing")
+    fw, fh = LPC_LAYOUT.frame_width, LPC_LAYOUT.frame_height
+    for facing in FACINGS:
+        check_target_size(np.asarray(targets[facing]), (fh, fw), name=f"--target ({facing})")
+    width, height = LPC_LAYOUT.size
+    out = np.zeros((height, width, 4), np.uint8)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(LPC_LAYOUT.rows), desc="retarget", unit="row")
+    try:
+        for i, spec in enumerate(LPC_LAYOUT.rows):
+            frames = _row(sheet, i, spec.frames)  # (n, 64, 64, 4)
+            present = frames[..., 3].reshape(len(frames), -1).any(axis=1)  # (n,)
+            if present.any():
+                facing = spec.facing or "down"
+                reference = None
+                if reference_animation is not None:
+                    ref_row = LPC_LAYOUT.row_index(reference_animation, facing)
+                    ref = _row(sheet, ref_row, 1)[0]
+                    reference = ref if ref[..., 3].any() else None
+                result = to_rgba(retarget_frames(retargeter, frames[present], targets[facing], reference))
+                cells = np.zeros_like(frames)
+                cells[present] = result
+                out[i * fh : (i + 1) * fh, : spec.frames * fw] = cells.transpose(1, 0, 2, 3).reshape(fh, -1, 4)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
