@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Callable, Dict, Mapping, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -240,7 +240,7 @@ def retarget_lpc_sheet(
     retargeter,
     source_sheet: np.ndarray,
     targets: Mapping[str, np.ndarray],
-    progress: bool = True,
+    progress: Union[bool, Callable[[int, int], None]] = True,
     reference_animation: Optional[str] = REFERENCE_ANIMATION,
 ) -> np.ndarray:
     """Every animation and facing of an LPC sheet, retargeted onto a character drawn once per facing.
@@ -249,6 +249,8 @@ def retarget_lpc_sheet(
     targets: ``{facing: uint8 [64,64,3|4]}`` for every facing in :data:`~motionmap.layout.FACINGS`, each drawn in the
         pose of the source's first ``reference_animation`` frame of that facing (``None``: in each row's first pose).
         Hurt (front-facing only) uses ``"down"``.
+    progress: ``True`` shows a tqdm bar; a function is called as ``progress(rows_done, rows_total)`` after each row
+        (the demo page's progress bar); ``False`` is silent.
     Returns ``uint8 [1344,832,4]`` in :data:`~motionmap.layout.LPC_LAYOUT`: transparent where the source is (unused
     cells, empty rows). With opaque targets the filled cells are opaque; with transparent backgrounds, the character.
     """
@@ -262,7 +264,7 @@ def retarget_lpc_sheet(
     width, height = LPC_LAYOUT.size
     out = np.zeros((height, width, 4), np.uint8)
     bar = None
-    if progress:
+    if progress is True:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(LPC_LAYOUT.rows), desc="retarget", unit="row")
@@ -283,6 +285,8 @@ def retarget_lpc_sheet(
                 out[i * fh : (i + 1) * fh, : spec.frames * fw] = cells.transpose(1, 0, 2, 3).reshape(fh, -1, 4)
             if bar is not None:
                 bar.update(1)
+            elif callable(progress):
+                progress(i + 1, len(LPC_LAYOUT.rows))
     finally:
         if bar is not None:
             bar.close()

@@ -191,6 +191,12 @@ class TestRetargetLpcSheet:
         walk_down = sheet[10 * 64 : 11 * 64, :64]
         np.testing.assert_array_equal(r.calls[-1][0][0], walk_down)  # hurt uses "down"
 
+    def test_progress_callback_sees_every_row(self):
+        targets = {f: np.pad(character(), ((16, 16), (16, 16), (0, 0))) for f in FACINGS}
+        seen = []
+        retarget_lpc_sheet(ShiftRetargeter(), self._sheet(), targets, progress=lambda done, total: seen.append((done, total)))
+        assert seen == [(i, 21) for i in range(1, 22)]
+
     def test_bad_inputs(self):
         targets = {f: character(64) for f in FACINGS}
         with pytest.raises(MotionmapError, match="not an LPC sheet"):
