@@ -58,7 +58,8 @@ class Retargeter:
     def load(cls, path: Optional[Union[str, "os.PathLike[str]"]] = None, device: str = "cpu") -> "Retargeter":
         """Load a checkpoint written by ``motionmap train`` (``None``: the default model shipped with the package).
 
-        Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file.
+        Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file, and refuses (without
+        running it) a checkpoint carrying pickled code; see :func:`motionmap.checkpoint.load_model`.
         """
         import torch
 
@@ -66,31 +67,11 @@ class Retargeter:
             if not DEFAULT_CHECKPOINT.is_file():
                 raise MotionmapError("no default model shipped yet; pass --checkpoint")
             path = DEFAULT_CHECKPOINT
-        path = Path(path)
-        if not path.is_file():
-            raise MotionmapError(f"{path}: checkpoint not found; pass the .ckpt file written by `motionmap train`")
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file; all mean "not loadable"
-            reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
-            raise MotionmapError(f"{path}: not a readable motionmap checkpoint ({reason}); "
-                                 "pass a .ckpt written by `motionmap train`") from None
-        if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
-            raise MotionmapError(f"{path}: not a motionmap checkpoint (no state_dict/hyper_parameters); "
-                                 "pass a .ckpt written by `motionmap train`")
-        from motionmap.model.module import build_from_hparams
+        from motionmap.checkpoint import load_model
 
-        hp = ckpt["hyper_parameters"]
-        if not isinstance(hp, dict) or "net" not in hp:
-            raise MotionmapError(f"{path}: checkpoint has no MotionMapper config (hyper_parameters.net); "
-                                 "pass a .ckpt written by `motionmap train`")
-        model = build_from_hparams(hp)
-        try:
-            model.load_state_dict(ckpt["state_dict"], strict=True)
-        except RuntimeError as e:
-            first = str(e).strip().splitlines()[0][:160]
-            raise MotionmapError(f"{path}: weights do not match its config ({first}); "
-                                 "the checkpoint is from another model version") from None
+        # Weights-only, format-version and config/weights checks live in one place (motionmap.checkpoint): a
+        # checkpoint carrying pickled code is refused without running it.
+        model = load_model(path).model
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
         return cls(model, device)

@@ -90,10 +90,10 @@ def test_train_is_listed_in_help(capsys):
 
 
 def test_bad_config_value_is_one_line_error(tmp_path, tiny_data, capsys):
-    code = fit(tmp_path, tiny_data, "--model.net.motion", "flow")
+    code = fit(tmp_path, tiny_data, "--model.net.motion", "teleport")
     assert code == 2
     err = capsys.readouterr().err
-    assert "motionmap: error: net.motion: got 'flow'" in err
+    assert "motionmap: error: net.motion: got 'teleport'" in err
 
 
 @pytest.mark.parametrize("name", ["smoke", "synth", "lpc", "paper"])

@@ -9,7 +9,11 @@ option and ``--ckpt_path last`` (resume) work as Lightning documents them. What 
   5 minutes, so long CPU runs can be interrupted and resumed);
 * loggers: TensorBoard (when installed) and CSV under ``<default_root_dir>/logs`` unless the config names loggers;
   every loss under ``train/...`` and ``val/...``; a PNG image grid per validation epoch in the logger's folder;
-* a seed (0) by default.
+* a seed (0) by default;
+* safety (:mod:`motionmap.training_guards`): checkpoint files are written temp + fsync + rename (never half-written,
+  so a run killed at any moment resumes from the last complete checkpoint with ``--ckpt_path last``) and read back
+  weights-only; every checkpoint carries ``checkpoint["motionmap"]["format_version"]``; a NaN or Inf loss stops the
+  run with one line naming the step before it reaches the weights or any checkpoint.
 """
 
 from __future__ import annotations
@@ -69,9 +73,34 @@ def _cli_class():
         def _instantiate_trainer(self, config, callbacks):
             if config.get("logger") in (None, True):
                 config["logger"] = default_loggers(config.get("default_root_dir") or os.getcwd())
+            callbacks = list(callbacks) + guard_callbacks()
+            config["plugins"] = with_atomic_checkpoint_io(config.get("plugins"))
             return super()._instantiate_trainer(config, callbacks)
 
     return MotionmapCLI
+
+
+def guard_callbacks() -> list:
+    """The callbacks every ``motionmap train`` run gets: the checkpoint format stamp and the NaN/Inf stop."""
+    from motionmap.training_guards import FormatStamp, NonFiniteGuard
+
+    return [FormatStamp(), NonFiniteGuard()]
+
+
+def with_atomic_checkpoint_io(plugins) -> list:
+    """``plugins`` (None, one plugin or a list) plus :class:`AtomicCheckpointIO`, unless one CheckpointIO is given."""
+    from lightning_fabric.plugins import CheckpointIO
+
+    from motionmap.training_guards import AtomicCheckpointIO
+
+    if plugins is None:
+        plugins = []
+    elif not isinstance(plugins, (list, tuple)):
+        plugins = [plugins]
+    plugins = list(plugins)
+    if not any(isinstance(p, CheckpointIO) for p in plugins):
+        plugins.append(AtomicCheckpointIO())
+    return plugins
 
 
 def default_loggers(root: str) -> list:

@@ -35,6 +35,7 @@ from PIL import GifImagePlugin, Image
 from motionmap.errors import MotionmapError
 from motionmap.io.atomic import atomic_dir, atomic_file
 from motionmap.io.images import (
+    MAX_FRAMES,
     MAX_TOTAL_PIXELS,
     _check_uint8_image,
     check_image_file,
@@ -127,6 +128,11 @@ def read_frame_folder(folder: PathLike) -> Animation:
     files = _frame_files(folder)
     if not files:
         raise MotionmapError(f"{folder}: no PNG frames in this folder; put numbered frames (frame_000.png, ...) in it")
+    if len(files) > MAX_FRAMES:
+        raise MotionmapError(
+            f"{folder}: {len(files)} PNG frames, more than motionmap loads as one animation (limit {MAX_FRAMES}); "
+            "split the folder"
+        )
     first_w, first_h = check_image_file(files[0])
     if len(files) * first_w * first_h > MAX_TOTAL_PIXELS:
         raise MotionmapError(f"{folder}: {len(files)} frames of {first_w}x{first_h} is too large to load; split it")

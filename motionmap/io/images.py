@@ -3,9 +3,12 @@
 Everything here works on ``numpy.uint8`` arrays: RGBA images are ``uint8 [H,W,4]`` with alpha 0 transparent and 255
 opaque (straight, not premultiplied alpha); RGB images are ``uint8 [H,W,3]``.
 
-Reading goes through ``imageio.v3`` with its Pillow plugin. Before any pixel is decoded the header is checked, so a
-missing file, a non-image, or a decompression bomb (a small file that claims a huge size) is refused with a one-line
-:class:`~motionmap.errors.MotionmapError` naming the file.
+Reading goes through Pillow, one frame at a time. Before any pixel is decoded the file size and header are checked, so
+a missing file, a non-image, an oversized file (:data:`MAX_FILE_BYTES`) or a decompression bomb (a small file that
+claims a huge size, :data:`MAX_PIXELS`; an APNG declaring more than :data:`MAX_FRAMES` frames; a GIF frame outside its
+header's canvas) is refused with a one-line :class:`~motionmap.errors.MotionmapError` naming the file. Animations are
+also capped per frame (:data:`MAX_ANIMATION_FRAME_PIXELS`), in frame count and in total pixels
+(:data:`MAX_TOTAL_PIXELS`). ``tests/safety/test_fuzz_readers.py`` fuzzes every reader with hostile bytes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ PathLike = Union[str, "os.PathLike[str]"]
 MAX_PIXELS = 40_000_000
 # Largest animation we decode, all frames together (400 MB of RGBA): 24k frames of 64x64, 380 of 512x512.
 MAX_TOTAL_PIXELS = 100_000_000
+# Largest frame of an *animated* file (GIF/APNG) we decode: 2048x2048. Sprite animations are 32-512 px a side; without
+# this a 1 kB GIF can declare a 65290x255 canvas (16 MP, under MAX_PIXELS) and three frames, 200 MB and seconds of
+# decoding (found by the fuzz test). Still images (sheets) keep the MAX_PIXELS limit.
+MAX_ANIMATION_FRAME_PIXELS = 2048 * 2048
+# Most frames in one animation (GIF, APNG or frame folder). The longest LPC animation has 13 frames and long hand-drawn
+# loops a few hundred; without this cap a GIF of 1x1 frames (~15 bytes each) could hold millions of frames within
+# MAX_TOTAL_PIXELS and MAX_FILE_BYTES, each costing a decode call and a Python object.
+MAX_FRAMES = 4096
+# Largest image file we open (checked with stat, before Pillow reads a byte). A 4096x4096 RGBA atlas of noise is ~67 MB
+# as PNG; sprite sheets are far smaller (an LPC layer sheet is 10-100 kB).
+MAX_FILE_BYTES = 128 * 1024 * 1024
 
 # Exceptions that decoders raise on a corrupt or truncated file.
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, struct.error)
@@ -49,11 +63,20 @@ def check_image_file(path: PathLike) -> Tuple[int, int]:
         raise MotionmapError(f"{path}: no such file; check the path")
     if p.is_dir():
         raise MotionmapError(f"{path}: is a folder, expected an image file; give the path of a PNG or GIF")
+    size = p.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise MotionmapError(
+            f"{path}: file is {size / 2**20:.0f} MiB, more than motionmap opens ({MAX_FILE_BYTES // 2**20} MiB); "
+            "split the sheet or animation into smaller files"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
                 width, height = im.size
+                # APNG states its frame count in the header (acTL); GIF's is only known by decoding (capped there).
+                declared_frames = int(getattr(im, "n_frames", 1)) if im.format == "PNG" else 1
+                logical = _gif_logical_screen(p) if im.format == "GIF" else None
     except UnidentifiedImageError:
         raise _unreadable(path, "not an image file (or a format motionmap cannot read)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -63,6 +86,11 @@ def check_image_file(path: PathLike) -> Tuple[int, int]:
         ) from None
     except _DECODE_ERRORS:
         raise _unreadable(path) from None
+    if logical is not None and logical != (width, height):
+        # Pillow grows the canvas to fit a frame placed outside the header's logical screen: a 10x12 GIF whose frame
+        # sits at x=65280 becomes a 17-megapixel decode (found by the fuzz test). Encoders never write that.
+        raise _unreadable(path, f"its first frame lies outside the {logical[0]}x{logical[1]} canvas its header "
+                                "declares (corrupt or hostile file)")
     if width * height > MAX_PIXELS:
         raise MotionmapError(
             f"{path}: {width}x{height} is too large to decode safely (limit {MAX_PIXELS // 1_000_000} megapixels); "
@@ -70,12 +98,19 @@ def check_image_file(path: PathLike) -> Tuple[int, int]:
         )
     if width == 0 or height == 0:
         raise _unreadable(path, f"image has no pixels ({width}x{height})")
+    if declared_frames > MAX_FRAMES:
+        raise MotionmapError(
+            f"{path}: declares {declared_frames} frames, more than motionmap decodes (limit {MAX_FRAMES}); "
+            "split the animation"
+        )
     return width, height
 
 
-def _pil_mode(path: PathLike) -> str:
-    with Image.open(path) as im:
-        return im.mode
+def _gif_logical_screen(path: Path) -> Tuple[int, int]:
+    """The logical screen size a GIF header declares (bytes 6-9, little-endian width and height)."""
+    with open(path, "rb") as fh:
+        head = fh.read(10)
+    return struct.unpack("<HH", head[6:10])
 
 
 def _to_rgba_array(frame: np.ndarray, pil_mode: str) -> np.ndarray:
@@ -99,25 +134,85 @@ def _to_rgba_array(frame: np.ndarray, pil_mode: str) -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
+def _frame_array(im: "Image.Image") -> np.ndarray:
+    """The current frame of an open Pillow image as decoded numbers: RGBA ``uint8 [H,W,4]`` for 8-bit modes, the raw
+    ``[H,W]`` integers or floats for 16/32-bit greyscale (``I``, ``I;16``, ``F``; scaled by :func:`_to_rgba_array`)."""
+    if im.mode.startswith("I") or im.mode == "F":
+        if im.format == "PNG" and im.mode == "I":
+            im = im.convert("I;16")  # 16-bit PNGs decode as 32-bit "I"; their range is 16 bits
+        return np.asarray(im)
+    return np.asarray(im.convert("RGBA"))
+
+
+def _decode(path: PathLike, width: int, height: int, max_frames: int) -> Iterator[Tuple[np.ndarray, dict]]:
+    """Decode frames one by one with Pillow, checking each frame's size *before* decoding it.
+
+    A GIF frame may lie partly outside the logical screen the header gives; Pillow then grows the canvas (up to its own
+    bomb limit, 179 MP) when it seeks to that frame. Every frame must keep the header's ``width x height`` (which
+    :func:`check_image_file` capped), so a 10x12 GIF cannot turn into a 60-megapixel decode on its third frame.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        im = Image.open(path)
+    try:
+        if max_frames > 1 and width * height > MAX_ANIMATION_FRAME_PIXELS and getattr(im, "is_animated", False):
+            raise MotionmapError(
+                f"{path}: animation frames of {width}x{height} are too large to decode safely (limit "
+                f"{MAX_ANIMATION_FRAME_PIXELS / 1e6:.1f} megapixels per frame); scale the animation down"
+            )
+        index = 0
+        while True:
+            if index > 0:
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error", Image.DecompressionBombWarning)
+                        im.seek(index)
+                except EOFError:
+                    return
+            if index >= max_frames:
+                raise MotionmapError(
+                    f"{path}: more than {max_frames} frames of {width}x{height} is too large to decode safely; "
+                    "split the animation"
+                )
+            if im.size != (width, height):
+                raise _unreadable(path, f"frame {index} is {im.size[0]}x{im.size[1]}, outside the file's "
+                                        f"{width}x{height} canvas (corrupt or hostile file)")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                frame = _to_rgba_array(_frame_array(im), im.mode)
+                meta = dict(im.info)
+            yield frame, meta
+            if not getattr(im, "is_animated", False):
+                return
+            index += 1
+    finally:
+        im.close()
+
+
+def _bomb_message(path: PathLike) -> MotionmapError:
+    return MotionmapError(
+        f"{path}: image is too large to decode safely; use a sprite sheet under {MAX_PIXELS // 1_000_000} megapixels"
+    )
+
+
 def read_image(path: PathLike) -> np.ndarray:
     """Read one image as RGBA.
 
     Returns ``uint8 [H,W,4]``; palette, greyscale and RGB images are converted (opaque alpha where the file has
     none). For an animated file (GIF, APNG) the first frame is returned.
 
-    Raises :class:`MotionmapError` naming the file when it is missing, not an image, corrupt, truncated, or larger
-    than :data:`MAX_PIXELS` (checked from the header, before decoding).
+    Raises :class:`MotionmapError` naming the file when it is missing, not an image, corrupt, truncated, larger
+    than :data:`MAX_FILE_BYTES` or :data:`MAX_PIXELS` (checked from the file size and header, before decoding).
     """
-    check_image_file(path)
+    width, height = check_image_file(path)
     try:
-        mode = _pil_mode(path)
-        if mode.startswith("I") or mode == "F":
-            frame = iio.imread(path, index=0, plugin="pillow")
-        else:
-            frame = iio.imread(path, index=0, plugin="pillow", mode="RGBA")
-        return _to_rgba_array(np.asarray(frame), mode)
+        for frame, _ in _decode(path, width, height, max_frames=1):
+            return frame
+        raise _unreadable(path)
     except MotionmapError:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _bomb_message(path) from None
     except _DECODE_ERRORS:
         raise _unreadable(path) from None
 
@@ -127,25 +222,17 @@ def iter_frames(path: PathLike) -> Iterator[Tuple[np.ndarray, dict]]:
 
     Yields ``(frame uint8 [H,W,4], metadata dict)``; the metadata is Pillow's for that frame (``duration`` in ms
     where the file has one). Frames are fully composed (GIF/APNG disposal and blending applied).
-    Raises :class:`MotionmapError` as :func:`read_image` does, and when all frames together exceed
-    :data:`MAX_TOTAL_PIXELS`.
+    Raises :class:`MotionmapError` as :func:`read_image` does, when a frame does not fit the header's canvas, and
+    when there are more than :data:`MAX_FRAMES` frames or all frames together exceed :data:`MAX_TOTAL_PIXELS`.
     """
     width, height = check_image_file(path)
-    max_frames = max(1, MAX_TOTAL_PIXELS // (width * height))
+    max_frames = max(1, min(MAX_FRAMES, MAX_TOTAL_PIXELS // (width * height)))
     try:
-        mode = _pil_mode(path)
-        with iio.imopen(path, "r", plugin="pillow") as f:
-            kwargs = {} if (mode.startswith("I") or mode == "F") else {"mode": "RGBA"}
-            for i, frame in enumerate(f.iter(**kwargs)):
-                if i >= max_frames:
-                    raise MotionmapError(
-                        f"{path}: more than {max_frames} frames of {width}x{height} is too large to decode safely; "
-                        "split the animation"
-                    )
-                meta = f.metadata(index=i, exclude_applied=False)
-                yield _to_rgba_array(np.asarray(frame), mode), dict(meta)
+        yield from _decode(path, width, height, max_frames)
     except MotionmapError:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _bomb_message(path) from None
     except _DECODE_ERRORS:
         raise _unreadable(path) from None
 
