@@ -44,8 +44,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--source", required=True, metavar="ANIM", help="GIF/APNG, PNG frame folder, or sprite sheet")
-    p.add_argument("--target", required=True, action="append", metavar="IMAGE",
+    p.add_argument("--source", metavar="ANIM", help="GIF/APNG, PNG frame folder, or sprite sheet")
+    p.add_argument("--target", action="append", metavar="IMAGE",
                    help="target image or sheet (with --all: four images in FACINGS order, or one sheet)")
     p.add_argument("--out", required=True, metavar="OUT", help="NAME.gif, NAME.png (APNG or sheet), or a folder")
     p.add_argument("--animation", default=None, metavar="NAME", help="animation row of a source sheet, e.g. walk")
@@ -63,6 +63,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--sheet", action="store_true", help="with a .png --out: write a one-row sprite sheet, not an APNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (--all)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument("--example", action="store_true",
+                   help="no --source/--target: retarget a built-in synthetic example (one character's walk onto "
+                        "another) and write a side-by-side GIF: source | target | result")
     p.set_defaults(func=run)
     return p
 
@@ -113,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise MotionmapError(f"--threads {args.threads}: need at least 1")
     device = _resolve_device(args.device)
+    if args.example:
+        return _run_example(args, device)
+    if args.source is None or not args.target:
+        raise MotionmapError("give --source ANIM and --target IMAGE (or --example to try a built-in one)")
     kind = _output_kind(args.out, args.all_animations, args.sheet)
     if args.all_animations and (args.animation or args.facing):
         raise MotionmapError("--all retargets every animation and facing; drop --animation and --facing")
@@ -161,6 +168,40 @@ def _run_one(args: argparse.Namespace, device: str, kind: str) -> int:
         write_png(out, assemble_sheet([result.frames], grid_layout(w, h, t, 1)), overwrite=args.overwrite)
     channels = "RGBA" if result.frames.shape[-1] == 4 and (result.frames[..., 3] < 255).any() else "RGB"
     print(f"wrote {out} ({len(result)} frames, {result.frames.shape[2]}x{result.frames.shape[1]}, {channels})")
+    return 0
+
+
+EXAMPLE_SOURCE = ("synth-1", "walk", "down")  # (character, action, facing) from motionmap.demo.examples
+EXAMPLE_TARGET = "synth-0"
+
+
+def _run_example(args: argparse.Namespace, device: str) -> int:
+    """A built-in example: synthetic character A's walk replayed with B's look, as source | target | result."""
+    import numpy as np
+
+    from motionmap.demo.examples import example_animation, example_target
+    from motionmap.io import composite_over, ensure_writable_output, write_gif
+    from motionmap.transfer import retarget_animation
+
+    if args.source or args.target or args.all_animations:
+        raise MotionmapError("--example brings its own source and target; drop --source, --target and --all")
+    if Path(args.out).suffix.lower() != ".gif":
+        raise MotionmapError(f"--out {args.out}: --example writes a GIF; give a file name ending in .gif")
+    ensure_writable_output(args.out, inputs=[args.checkpoint] if args.checkpoint else [], overwrite=args.overwrite)
+    character, action, facing = EXAMPLE_SOURCE
+    source = example_animation(character, action, facing)
+    target = example_target(EXAMPLE_TARGET, action, facing)
+    result = retarget_animation(_load_retargeter(args, device), source, target)
+    grey = np.full((64, 64, 3), 96, np.uint8)
+
+    def on_grey(frames):  # uint8 [T,64,64,3|4] -> uint8 [T,64,64,3]
+        return composite_over(frames, grey) if frames.shape[-1] == 4 else frames
+
+    t = len(source)
+    panels = [on_grey(source.frames), on_grey(np.repeat(target[None], t, axis=0)), on_grey(result.frames)]
+    frames = np.concatenate(panels, axis=2).repeat(3, axis=1).repeat(3, axis=2)  # (T, 192, 576, 3), 3x nearest
+    write_gif(args.out, frames, _durations(source.durations_ms, args.fps), overwrite=args.overwrite)
+    print(f"wrote {args.out}: {character} {action} ({facing}) replayed by {EXAMPLE_TARGET}: source | target | result")
     return 0
 
 

@@ -192,3 +192,26 @@ def test_help_documents_outputs():
     assert r.code == 0
     for word in ("--all", "APNG", "--sheet", "folder of PNG frames", "up, left, down, right"):
         assert word in r.out
+
+
+class TestExample:
+    def test_writes_side_by_side_gif(self, ckpt, tmp_path):
+        out = tmp_path / "example.gif"
+        r = run_cli(["retarget", "--example", "--checkpoint", ckpt, "--out", out])
+        assert r.code == 0, r
+        anim = read_animation(out)
+        assert anim.frames.shape[0] == 8  # the synthetic walk has 8 frames
+        assert anim.frames.shape[1:3] == (192, 576)  # source | target | result, each 64x64 scaled 3x
+        target_panel = anim.frames[:, :, 192:384]
+        assert (target_panel == target_panel[0]).all()  # the target panel holds still
+        assert not (anim.frames[:, :, :192] == anim.frames[0, :, :192]).all()  # the source moves
+
+    def test_needs_source_and_target_otherwise(self, tmp_path):
+        r = run_cli(["retarget", "--out", tmp_path / "x.gif"])
+        assert_one_line_error(r, "give --source ANIM and --target IMAGE")
+        assert listing(tmp_path) == []
+
+    def test_example_writes_only_gif(self, ckpt, tmp_path):
+        r = run_cli(["retarget", "--example", "--checkpoint", ckpt, "--out", tmp_path / "x.png"])
+        assert_one_line_error(r, "--example writes a GIF")
+        assert listing(tmp_path) == []
