@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = ("synth", "lpc", "paper", "smoke")
+CONFIGS = ("synth", "lpc", "flow", "paper", "smoke")
 
 
 def load_config(name: str) -> dict:

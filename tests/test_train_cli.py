@@ -96,7 +96,7 @@ def test_bad_config_value_is_one_line_error(tmp_path, tiny_data, capsys):
     assert "motionmap: error: net.motion: got 'teleport'" in err
 
 
-@pytest.mark.parametrize("name", ["smoke", "synth", "lpc", "paper"])
+@pytest.mark.parametrize("name", ["smoke", "synth", "lpc", "paper", "flow"])
 def test_shipped_configs_parse(name, capsys):
     """Every shipped YAML matches the CLI schema (MotionMapper + FramePairDataModule + Trainer)."""
     import yaml
@@ -106,5 +106,5 @@ def test_shipped_configs_parse(name, capsys):
         main(["train", "fit", "--config", cfg, "--print_config"])
     assert e.value.code in (0, None)
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["model"]["net"]["motion"] == ("affine" if name == "paper" else "dense")
+    assert printed["model"]["net"]["motion"] == {"paper": "affine", "flow": "flow"}.get(name, "dense")
     assert printed["checkpoint"]["monitor"] == "val/loss"

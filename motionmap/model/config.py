@@ -12,7 +12,7 @@ from typing import Any, Mapping, Type, TypeVar, Union
 
 from motionmap.errors import MotionmapError
 
-MOTIONS = ("affine", "parts", "dense")
+MOTIONS = ("affine", "parts", "dense", "flow")
 LATENT_LOSSES = ("cosine", "l1")
 
 
@@ -48,6 +48,17 @@ class NetConfig:
     # Copy path: the decoder blends its rendering with the source pixels warped by the same transform (RESEARCH.md:
     # removed the 16x16 bottleneck's blur, training MSE 0.018 -> 0.008). Off in the paper's form.
     copy_path: bool = True
+    # motion="flow": channels of the refinement blocks (the H x W level's features get half). The 16x16 dense
+    # correlation is refined by residual flows at H/2 x W/2 and H x W (motionmap.model.flownet).
+    flow_hidden: int = 16
+    # motion="flow": before each learned refinement, a fixed local matching step (3x3-neighbourhood costs, soft-argmin
+    # over shifts within this radius, 0 = off) corrects the flow; ties resolve toward no motion (prior sigma in
+    # full-resolution pixels). It gives sub-cell motion from the first step, where photometric gradients are local.
+    flow_match_radius: int = 2
+    flow_match_temperature: float = 0.003
+    flow_match_sigma: float = 2.0
+    # Matching steps at each of the H/2 and H levels (the H/4 level gets one).
+    flow_match_steps: int = 1
 
 
 @dataclass
@@ -59,6 +70,13 @@ class LossConfig:
     background: float = 0.1
     # "cosine": 1 - cos per feature cell (RESEARCH.md: L1 shrank features to zero); "l1": the paper's form.
     latent_form: str = "cosine"
+    # motion="flow" only. warp: L1 of x warped by each pyramid level's flow against x' (the finest level weighs 1,
+    # coarser ones 0.5 and 0.25): the flow learns from the photometric error itself, not only through the decoder.
+    warp: float = 1.0
+    # Edge-aware smoothness of the finest flow (pixels per pixel, down-weighted across x' edges).
+    smooth: float = 0.02
+    # Flow magnitude (pixels) on flat regions of x' (no local contrast): backgrounds and black stay put.
+    static: float = 0.002
 
 
 @dataclass
@@ -103,7 +121,7 @@ def validate(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> None:
     if isinstance(cfg, NetConfig):
         if cfg.motion not in MOTIONS:
             raise MotionmapError(f"net.motion: got {cfg.motion!r}; use one of {', '.join(MOTIONS)}")
-        for name in ("channels", "hidden", "parts"):
+        for name in ("channels", "hidden", "parts", "flow_hidden", "flow_match_steps"):
             if getattr(cfg, name) < 1:
                 raise MotionmapError(f"net.{name}: got {getattr(cfg, name)}; must be >= 1")
         if cfg.temperature <= 0 or cfg.match_sigma <= 0:
@@ -113,7 +131,7 @@ def validate(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> None:
     elif isinstance(cfg, LossConfig):
         if cfg.latent_form not in LATENT_LOSSES:
             raise MotionmapError(f"loss.latent_form: got {cfg.latent_form!r}; use one of {', '.join(LATENT_LOSSES)}")
-        for name in ("pixel", "latent", "background"):
+        for name in ("pixel", "latent", "background", "warp", "smooth", "static"):
             if getattr(cfg, name) < 0:
                 raise MotionmapError(f"loss.{name}: got {getattr(cfg, name)}; loss weights must be >= 0")
     elif isinstance(cfg, OptimConfig):

@@ -1,7 +1,11 @@
-"""The three MotionMapper losses as pure functions (DESIGN.md): pixel, latent matching, background consistency."""
+"""The MotionMapper losses as pure functions (DESIGN.md): pixel, latent matching, background consistency; and for
+motion="flow" the flow terms: multi-scale photometric warp, edge-aware smoothness, static flat regions."""
 
 from __future__ import annotations
 
+from typing import Sequence, Tuple
+
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -27,3 +31,62 @@ def latent_loss(warped: Tensor, target: Tensor, form: str = "cosine") -> Tensor:
 def background_loss(bg: Tensor, bg_next: Tensor) -> Tensor:
     """Mean ``|h(x) - h(x')|`` over ``float [B,C,h,w]`` feature maps -> scalar; 0 when the maps are identical."""
     return (bg.float() - bg_next.float()).abs().mean()
+
+
+def _resize_flow(flow: Tensor, height: int, width: int) -> Tensor:
+    h, w = flow.shape[-2:]
+    if (h, w) == (height, width):
+        return flow
+    out = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
+    return out * out.new_tensor([width / w, height / h]).view(1, 2, 1, 1)
+
+
+def warp_loss(source: Tensor, target: Tensor, flows: Sequence[Tensor]) -> Tensor:
+    """Multi-scale photometric L1 of ``source`` warped by each backward flow against ``target`` -> scalar.
+
+    source, target: ``float [B,3,H,W] in [0,1]``; flows: pixel displacements ``float [B,2,h,w]`` coarse to fine, each
+    at a resolution dividing H x W. Each level is scored at its own resolution on area-averaged images (coarse levels
+    see blurred frames: a wide basin for large motions). The finest weighs 1, each coarser level half the next. 0 for a
+    perfect warp.
+    """
+    from motionmap.model.flownet import warp_flow
+
+    H, W = source.shape[-2:]
+    total, weight = source.new_zeros(()).float(), 1.0
+    for flow in reversed(list(flows)):
+        h, w = flow.shape[-2:]
+        src, tgt = source.float(), target.float()
+        if (h, w) != (H, W):
+            src, tgt = F.adaptive_avg_pool2d(src, (h, w)), F.adaptive_avg_pool2d(tgt, (h, w))
+        total = total + weight * (warp_flow(src, flow.float()) - tgt).abs().mean()
+        weight *= 0.5
+    return total
+
+
+def edge_weights(image: Tensor, alpha: float = 10.0) -> Tuple[Tensor, Tensor]:
+    """``exp(-alpha * |dI|)`` along x ``[B,1,H,W-1]`` and y ``[B,1,H-1,W]`` for ``float [B,3,H,W]`` images in [0,1]."""
+    image = image.float()
+    gx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(1, keepdim=True)
+    gy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean(1, keepdim=True)
+    return torch.exp(-alpha * gx), torch.exp(-alpha * gy)
+
+
+def smoothness_loss(flow: Tensor, image: Tensor) -> Tensor:
+    """Edge-aware first-order smoothness of ``flow`` ``float [B,2,H,W]`` (pixels) given the frame it is defined on
+    (``float [B,3,H,W]``) -> scalar; 0 for a constant flow."""
+    flow = flow.float()
+    wx, wy = edge_weights(image)
+    dx = (flow[..., :, 1:] - flow[..., :, :-1]).abs()
+    dy = (flow[..., 1:, :] - flow[..., :-1, :]).abs()
+    return (wx * dx).mean() + (wy * dy).mean()
+
+
+def static_loss(flow: Tensor, image: Tensor, alpha: float = 10.0) -> Tensor:
+    """Mean ``|flow|`` (pixels) on flat regions of ``image`` (no contrast in a 5x5 window) -> scalar; 0 for no flow.
+
+    flow ``float [B,2,H,W]``, image ``float [B,3,H,W] in [0,1]``: uniform areas (black, flat sky) should not move.
+    """
+    image = image.float()
+    contrast = (image - F.avg_pool2d(image, 5, stride=1, padding=2, count_include_pad=False)).abs().mean(1, keepdim=True)
+    flat = torch.exp(-alpha * F.max_pool2d(contrast, 5, stride=1, padding=2))
+    return (flat * flow.float().abs().sum(1, keepdim=True)).mean()

@@ -38,13 +38,15 @@ class Prediction(NamedTuple):
 
 class Losses(NamedTuple):
     """Scalar losses of one step; ``total`` is the weighted sum that is optimised. ``motion`` (not optimised) is the
-    mean |grid - identity| in normalised units: near 0 means the transform collapsed to "no motion"."""
+    mean |grid - identity| in normalised units: near 0 means the transform collapsed to "no motion". ``flow``: the
+    weighted flow terms (warp + smooth + static) for motion="flow", else 0."""
 
     total: Tensor
     pixel: Tensor
     latent: Tensor
     background: Tensor
     motion: Tensor
+    flow: Tensor
 
 
 def _pair(batch: Any) -> tuple:
@@ -147,10 +149,17 @@ class MotionMapper(pl.LightningModule):
         l_lat = losses.latent_loss(pred.warped, fxn, cfg.latent_form)
         l_bg = losses.background_loss(hx, hxn)
         total = cfg.pixel * l_pix + cfg.latent * l_lat + cfg.background * l_bg
+        l_flow = total.new_zeros(())
+        if t.pyramid:  # motion="flow": the flow learns from its own photometric error, regularised
+            finest = t.pyramid[-1]
+            l_flow = (cfg.warp * losses.warp_loss(x, x_next, t.pyramid)
+                      + cfg.smooth * losses.smoothness_loss(finest, x_next)
+                      + cfg.static * losses.static_loss(finest, x_next))
+            total = total + l_flow
         h, w = t.latent_grid.shape[1:3]
         ident = motion.base_grid(h, w, x.device)
         moved = (t.latent_grid.detach().float() - ident).abs().mean()
-        return Losses(total, l_pix, l_lat, l_bg, moved)
+        return Losses(total, l_pix, l_lat, l_bg, moved, l_flow.detach())
 
     def _log_losses(self, stage: str, out: Losses, batch_size: int) -> None:
         on_step = stage == "train"

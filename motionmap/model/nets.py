@@ -48,12 +48,15 @@ class Motion(NamedTuple):
     pixel_grid: ``float [B,H,W,2]`` the same transform at image resolution, for the copy path.
     src_from_tgt: ``float [B,K,2,3]`` the affine(s) (K = 1 for the paper's form).
     masks: ``float [B,K,h,w] in [0,1]`` part masks summing to 1 over K (all ones for K = 1).
+    pyramid: for motion="flow", each level's backward flow in pixels, coarse to fine (``[B,2,H/4,W/4]``,
+    ``[B,2,H/2,W/2]``, ``[B,2,H,W]``); empty otherwise.
     """
 
     latent_grid: Tensor
     pixel_grid: Tensor
     src_from_tgt: Tensor
     masks: Tensor
+    pyramid: tuple = ()
 
 
 class AffineTau(nn.Module):
@@ -117,7 +120,7 @@ class PartsTau(nn.Module):
                                                 motion.patch_descriptor(img_tgt, CELL), PAD)
             cost = cost + patch_cost
         matches = motion.correlation_matches(cost, h, w, cfg.temperature, cfg.match_sigma, PAD)
-        if cfg.motion == "dense":
+        if cfg.motion != "parts":  # "dense", and the coarse level of "flow"
             # The matches themselves as a coarse flow field (no part model): sharper on small motions.
             grid = matches.src_coords.view(b, h, w, 2)
             full = F.interpolate(grid.permute(0, 3, 1, 2), size=(H, W), mode="bilinear", align_corners=False)
@@ -181,5 +184,9 @@ class Decoder(nn.Module):
 
 
 def make_tau(cfg: NetConfig) -> nn.Module:
-    """"affine" -> AffineTau; "parts" and "dense" -> PartsTau (dense skips the part fit)."""
+    """"affine" -> AffineTau; "parts" and "dense" -> PartsTau (dense skips the part fit); "flow" -> FlowTau."""
+    if cfg.motion == "flow":
+        from motionmap.model.flownet import FlowTau
+
+        return FlowTau(cfg)
     return AffineTau(cfg) if cfg.motion == "affine" else PartsTau(cfg)

@@ -12,7 +12,7 @@ from motionmap.model.module import MotionMapper, build_from_hparams
 from motionmap.model.nets import AffineTau, Decoder, Encoder, PartsTau
 
 MOTIONS = [NetConfig(motion="dense"), NetConfig(motion="parts"), NetConfig(motion="affine", copy_path=False),
-           NetConfig(motion="affine")]
+           NetConfig(motion="affine"), NetConfig(motion="flow")]
 
 
 def frames(b=2, h=32, w=32, seed=0):
@@ -72,7 +72,7 @@ class TestNets:
 
 
 class TestMotionMapper:
-    @pytest.mark.parametrize("net", MOTIONS, ids=["dense", "parts", "paper", "affine+copy"])
+    @pytest.mark.parametrize("net", MOTIONS, ids=["dense", "parts", "paper", "affine+copy", "flow"])
     def test_forward_step_and_transfer_shapes(self, net):
         m = MotionMapper(net=net)
         x, xn = frames()
@@ -105,8 +105,8 @@ class TestMotionMapper:
         assert m2.net_cfg == m.net_cfg and m2.loss_cfg == m.loss_cfg
 
     def test_config_validation(self):
-        with pytest.raises(MotionmapError, match="net.motion: got 'flow'"):
-            MotionMapper(net=NetConfig(motion="flow"))
+        with pytest.raises(MotionmapError, match="net.motion: got 'optical'"):
+            MotionMapper(net=NetConfig(motion="optical"))
         with pytest.raises(MotionmapError, match="unknown fields"):
             coerce_config(NetConfig, {"motion": "parts", "bogus": 1})
         with pytest.raises(MotionmapError, match="latent_form"):

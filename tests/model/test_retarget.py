@@ -88,9 +88,13 @@ def test_load_missing_file(tmp_path):
         Retargeter.load(tmp_path / "nope.ckpt")
 
 
-def test_no_default_shipped_yet():
-    if DEFAULT_CHECKPOINT.is_file():
-        assert isinstance(Retargeter.load(), Retargeter)
-    else:
-        with pytest.raises(MotionmapError, match="no default model shipped yet; pass --checkpoint"):
-            Retargeter.load()
+def test_shipped_default_loads_and_moves_the_target():
+    from motionmap.synth import render_animation, sample_character
+
+    assert DEFAULT_CHECKPOINT.is_file() and DEFAULT_CHECKPOINT.stat().st_size < 20 * 2**20  # shipped, under 20 MB
+    source = render_animation(sample_character(1), "walk", "left")  # uint8 [T,64,64,4]
+    target = render_animation(sample_character(2), "walk", "left")[0, ..., :3]  # opaque: RGB out
+    out = Retargeter.load().retarget(source[..., :3], target)
+    assert out.shape == (len(source), 64, 64, 3) and out.dtype == np.uint8
+    moved = [np.abs(f.astype(int) - target).sum() for f in out[1:]]
+    assert max(moved) > 0  # the target does not just stand still

@@ -1,0 +1,195 @@
+"""A learned full-resolution backward flow, coarse to fine (PWC-style): ``motion="flow"``.
+
+The coarse estimate is the 16x16 soft correlation of :class:`~motionmap.model.nets.PartsTau` (dense form: learned
+features plus the fixed patch descriptor). It is refined at H/2 x W/2 and H x W by small conv blocks that see the
+target frame's features, the source frame's features warped by the current flow, a 3x3 local correlation of the two
+and the current flow, and predict a residual (zero-initialised: training starts from the coarse motion).
+
+Only the flow carries information from the target frame ``x'`` onward: the decoder sees the source warped by it.
+
+Shapes: images ``float [B,3,H,W] in [0,1]`` (H, W multiples of 4); flows are *displacements in pixels*
+``float [B,2,h,w]`` (x, y) of the backward map target -> source; grids are ``grid_sample`` grids ``[B,h,w,2]``.
+"""
+
+from __future__ import annotations
+
+from typing import List, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from motionmap.model import motion
+from motionmap.model.config import NetConfig
+
+
+def flow_to_grid(flow: Tensor) -> Tensor:
+    """Pixel displacements ``float [B,2,h,w]`` (target -> source) -> sampling grid ``float [B,h,w,2]``."""
+    b, _, h, w = flow.shape
+    scale = flow.new_tensor([2.0 / w, 2.0 / h]).view(1, 2, 1, 1)
+    base = motion.base_grid(h, w, flow.device, flow.dtype)  # (h, w, 2)
+    return base + (flow * scale).permute(0, 2, 3, 1)
+
+
+def grid_to_flow(grid: Tensor) -> Tensor:
+    """Inverse of :func:`flow_to_grid`: grid ``float [B,h,w,2]`` -> pixel displacements ``float [B,2,h,w]``."""
+    b, h, w, _ = grid.shape
+    base = motion.base_grid(h, w, grid.device, grid.dtype)
+    scale = grid.new_tensor([w / 2.0, h / 2.0])
+    return ((grid - base) * scale).permute(0, 3, 1, 2)
+
+
+def resize_flow(flow: Tensor, height: int, width: int) -> Tensor:
+    """Bilinearly resample a pixel-displacement field ``[B,2,h,w]`` to ``[B,2,height,width]``, rescaling its values."""
+    h, w = flow.shape[-2:]
+    if (h, w) == (height, width):
+        return flow
+    out = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
+    return out * out.new_tensor([width / w, height / h]).view(1, 2, 1, 1)
+
+
+def warp_flow(src: Tensor, flow: Tensor) -> Tensor:
+    """``src`` ``[B,C,h,w]`` sampled at the backward displacement ``flow`` ``[B,2,h,w]`` (pixels) -> float32 ``[B,C,h,w]``.
+
+    A zero flow returns ``src`` unchanged.
+    """
+    return motion.warp(src, flow_to_grid(flow.float()))
+
+
+def local_correlation(a: Tensor, b: Tensor, radius: int = 1) -> Tensor:
+    """Mean over C of ``a * shift(b)`` for every shift within ``radius`` -> ``[B,(2r+1)^2,h,w]`` (a, b ``[B,C,h,w]``)."""
+    h, w = a.shape[-2:]
+    bp = F.pad(b, (radius,) * 4)
+    outs = [(a * bp[:, :, dy : dy + h, dx : dx + w]).mean(1, keepdim=True)
+            for dy in range(2 * radius + 1) for dx in range(2 * radius + 1)]
+    return torch.cat(outs, dim=1)
+
+
+def pixel_descriptor(image: Tensor) -> Tensor:
+    """Fixed descriptor of every pixel: its 3x3 neighbourhood, ``float [B,3,h,w]`` -> ``[B,27,h,w]``, scaled so a
+    squared distance is the mean squared difference of the two neighbourhoods (in [0, 1])."""
+    b, c, h, w = image.shape
+    cols = F.unfold(F.pad(image, (1, 1, 1, 1), mode="replicate"), kernel_size=3)  # (B, 27, h*w)
+    return (cols / cols.shape[1] ** 0.5).view(b, -1, h, w)
+
+
+@torch.no_grad()
+def match_step(img_src: Tensor, img_tgt: Tensor, flow: Tensor, radius: int, temperature: float,
+               sigma: float) -> Tensor:
+    """One fixed (not learned) local matching step: the soft-argmin correction of ``flow`` over shifts within ``radius``.
+
+    img_src, img_tgt ``float [B,3,h,w] in [0,1]`` (already at the flow's resolution), flow ``[B,2,h,w]`` (pixels) ->
+    correction ``[B,2,h,w]`` (pixels, no gradient). Costs are 3x3-neighbourhood mean squared differences against the
+    source warped by ``flow`` and shifted; the prior ``|flow + shift|^2 / (2 sigma^2)`` makes ties (flat or black
+    regions) resolve toward no motion, so uniform areas stay put.
+    """
+    h, w = flow.shape[-2:]
+    d_tgt = pixel_descriptor(img_tgt.float())
+    d_src = pixel_descriptor(warp_flow(img_src, flow))
+    r = radius
+    padded = F.pad(d_src, (r, r, r, r), mode="replicate")
+    shifts, costs = [], []
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            cand = padded[:, :, r + dy : r + dy + h, r + dx : r + dx + w]
+            costs.append((cand - d_tgt).pow(2).sum(1))
+            shifts.append((dx, dy))
+    cost = torch.stack(costs, dim=1)  # (B, S, h, w)
+    sh = flow.new_tensor(shifts).view(1, -1, 2, 1, 1)  # (1, S, 2, 1, 1)
+    total = flow.unsqueeze(1) + sh  # (B, S, 2, h, w)
+    prior = total.pow(2).sum(2) / (2 * sigma**2)
+    prob = (-cost / temperature - prior).softmax(dim=1)  # (B, S, h, w)
+    return (prob.unsqueeze(2) * sh).sum(1)
+
+
+class Refine(nn.Module):
+    """One refinement level: (target feats, warped source feats, local correlation, flow) -> residual flow (pixels)."""
+
+    def __init__(self, feat: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(2 * feat + 9 + 2, hidden, 3, padding=1), nn.LeakyReLU(0.1, inplace=True),
+            nn.Conv2d(hidden, hidden, 3, padding=2, dilation=2), nn.LeakyReLU(0.1, inplace=True),
+            nn.Conv2d(hidden, 2, 3, padding=1),
+        )
+        nn.init.zeros_(self.net[-1].weight)  # start from the coarser level's motion
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, feat_tgt: Tensor, feat_src: Tensor, flow: Tensor) -> Tensor:
+        """feat_tgt, feat_src ``[B,F,h,w]``, flow ``[B,2,h,w]`` (pixels at this level) -> refined flow ``[B,2,h,w]``."""
+        warped = warp_flow(feat_src, flow).to(feat_tgt.dtype)
+        corr = local_correlation(feat_tgt, warped)
+        x = torch.cat([feat_tgt, warped, corr, flow.to(feat_tgt.dtype) / 4.0], dim=1)
+        return flow + self.net(x).float()
+
+
+class FlowFeatures(nn.Module):
+    """Image ``float [B,3,H,W]`` -> ``[feats at H x W, feats at H/2 x W/2]`` (``flow_hidden // 2`` and ``flow_hidden``
+    channels)."""
+
+    def __init__(self, cfg: NetConfig):
+        super().__init__()
+        c1, c2 = max(1, cfg.flow_hidden // 2), cfg.flow_hidden
+        self.full = nn.Sequential(nn.Conv2d(3, c1, 3, padding=1), nn.LeakyReLU(0.1, inplace=True))
+        self.down = nn.Sequential(nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.LeakyReLU(0.1, inplace=True))
+
+    def forward(self, image: Tensor) -> List[Tensor]:
+        full = self.full(image)
+        return [full, self.down(full)]
+
+
+class FlowPyramid(NamedTuple):
+    """Every level's backward flow (pixel displacements), coarse to fine: ``[B,2,H/4,W/4]``, ``[B,2,H/2,W/2]``,
+    ``[B,2,H,W]``."""
+
+    flows: tuple
+
+
+class FlowTau(nn.Module):
+    """tau as a dense backward flow at full resolution: coarse correlation (16x16) + two residual refinements.
+
+    Returns a :class:`~motionmap.model.nets.Motion` whose ``pixel_grid`` is the final H x W flow, ``latent_grid`` the
+    same flow averaged to the feature resolution, and ``pyramid`` every level's flow (for multi-scale losses).
+    """
+
+    def __init__(self, cfg: NetConfig):
+        super().__init__()
+        from motionmap.model.nets import PartsTau  # nets imports this module
+
+        self.cfg = cfg
+        self.coarse = PartsTau(cfg)
+        self.feats = FlowFeatures(cfg)
+        c1, c2 = max(1, cfg.flow_hidden // 2), cfg.flow_hidden
+        self.refine_half = Refine(c2, cfg.flow_hidden)
+        self.refine_full = Refine(c1, cfg.flow_hidden)
+
+    def forward(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor):
+        from motionmap.model.nets import Motion
+
+        b, _, h, w = feat_src.shape
+        H, W = img_src.shape[-2:]
+        coarse = self.coarse(feat_src, feat_tgt, img_src, img_tgt)
+        flow_c = grid_to_flow(coarse.latent_grid.float())  # (B, 2, h, w) pixels at h x w
+        pyr = self.feats(torch.cat([img_src, img_tgt]))
+        src, tgt = [p[:b] for p in pyr], [p[b:] for p in pyr]
+        cfg = self.cfg
+        if cfg.flow_match_radius > 0:
+            src_q, tgt_q = F.avg_pool2d(img_src, 4), F.avg_pool2d(img_tgt, 4)
+            flow_c = flow_c + match_step(src_q, tgt_q, flow_c, cfg.flow_match_radius, cfg.flow_match_temperature,
+                                         cfg.flow_match_sigma / 4)
+        flow_h = resize_flow(flow_c, H // 2, W // 2)
+        src_h, tgt_h = F.avg_pool2d(img_src, 2), F.avg_pool2d(img_tgt, 2)
+        for _ in range(cfg.flow_match_steps if cfg.flow_match_radius > 0 else 0):
+            flow_h = flow_h + match_step(src_h, tgt_h, flow_h, cfg.flow_match_radius, cfg.flow_match_temperature,
+                                         cfg.flow_match_sigma / 2)
+        flow_h = self.refine_half(tgt[1], src[1], flow_h)
+        flow_f = resize_flow(flow_h, H, W)
+        for _ in range(cfg.flow_match_steps if cfg.flow_match_radius > 0 else 0):
+            flow_f = flow_f + match_step(img_src, img_tgt, flow_f, cfg.flow_match_radius, cfg.flow_match_temperature,
+                                         cfg.flow_match_sigma)
+        flow_f = self.refine_full(tgt[0], src[0], flow_f)
+        pixel_grid = flow_to_grid(flow_f)
+        down = flow_f.new_tensor([w / W, h / H]).view(1, 2, 1, 1)
+        latent_grid = flow_to_grid(F.adaptive_avg_pool2d(flow_f, (h, w)) * down)
+        return Motion(latent_grid, pixel_grid, motion.identity_affine(b, flow_f.device)[:, None],
+                      flow_f.new_ones(b, 1, h, w), (flow_c, flow_h, flow_f))
