@@ -53,6 +53,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from motionmap.errors import MotionmapError
+from motionmap.lpc import natural_key
 from motionmap.layout import FACINGS, LPC_LAYOUT, SheetLayout
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -164,10 +165,6 @@ def sniff_kind(head: bytes) -> Optional[str]:
     return None
 
 
-def _natural_key(text: str):
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
-
-
 def extract_frame_zip(data: bytes, out_dir: Path, display: str, max_frames: int, max_total_bytes: int) -> int:
     """Write the PNG frames of a zip as ``out_dir/frame_000.png``... in the natural order of their names.
 
@@ -203,7 +200,7 @@ def extract_frame_zip(data: bytes, out_dir: Path, display: str, max_frames: int,
             f"{display}: {len(frames)} frames is more than this demo's limit of {max_frames}; "
             "use fewer frames, or restart the demo with a larger --max-frames"
         )
-    frames.sort(key=lambda i: _natural_key(i.filename))
+    frames.sort(key=lambda i: natural_key(i.filename))
     out_dir.mkdir(parents=True, exist_ok=False)
     budget = max_total_bytes
     digits = max(3, len(str(len(frames) - 1)))
