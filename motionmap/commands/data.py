@@ -35,25 +35,26 @@ def add_parser(subparsers) -> None:
     sub.required = True
 
     synth = sub.add_parser("synth", help="generate the built-in synthetic sprite dataset (no download)")
-    synth.add_argument("--out", required=True, metavar="DIR", help="new dataset folder (must not exist, or be empty)")
-    synth.add_argument("--characters", type=_positive_count, default=64, metavar="N", help="characters (default 64)")
-    synth.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    synth.add_argument("--preview", metavar="FILE.gif", help="also write a preview GIF of the dataset")
-    synth.set_defaults(func=run)
+    _add_build_options(synth)
 
     lpc = sub.add_parser("lpc", help="compose characters from LPC layer folders (body, hair, ...)")
     lpc.add_argument("--layers", required=True, metavar="DIR", help="folder with body/ bottomwear/ topwear/ hair/ ...")
-    lpc.add_argument("--out", required=True, metavar="DIR", help="new dataset folder (must not exist, or be empty)")
-    lpc.add_argument("--characters", type=_positive_count, default=64, metavar="N", help="characters (default 64)")
-    lpc.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    lpc.add_argument("--preview", metavar="FILE.gif", help="also write a preview GIF of the dataset")
-    lpc.set_defaults(func=run)
+    _add_build_options(lpc)
 
     preview = sub.add_parser("preview", help="write a GIF of a dataset's characters animating over backgrounds")
     preview.add_argument("--data", required=True, metavar="DIR", help="dataset folder")
     preview.add_argument("--out", required=True, metavar="FILE.gif", help="GIF to write")
     preview.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     preview.set_defaults(func=run)
+
+
+def _add_build_options(p: argparse.ArgumentParser) -> None:
+    """The options every dataset builder shares."""
+    p.add_argument("--out", required=True, metavar="DIR", help="new dataset folder (must not exist, or be empty)")
+    p.add_argument("--characters", type=_positive_count, default=64, metavar="N", help="characters (default 64)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--preview", metavar="FILE.gif", help="also write a preview GIF of the dataset")
+    p.set_defaults(func=run)
 
 
 def _check_preview_target(path: str) -> None:
