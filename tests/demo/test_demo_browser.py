@@ -11,6 +11,7 @@ screenshot there (the README's is ``docs/images/demo.png``) instead of the test'
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -148,6 +149,30 @@ def test_upload_transfer_step_download_and_screenshot(page, tmp_path):
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 10_000
+
+
+def test_a_late_answer_to_an_older_choice_does_not_overwrite_the_newer_one(page):
+    # The artist picks "right", then "up" before the first answer comes back; the server answers "up" first.
+    held = []
+
+    def hold_first_source_clip(route):
+        if not held and json.loads(route.request.post_data or "{}").get("role") == "source":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/clip", hold_first_source_clip)
+    page.select_option("#src-facing", "right")
+    page.wait_for_function("() => document.getElementById('src-status').textContent.startsWith('Loading')")
+    page.select_option("#src-facing", "up")
+    expect(page.locator("#tgt-status")).to_contain_text("walk/up")
+    assert len(held) == 1
+    with page.expect_response("**/api/clip"):
+        held[0].continue_()
+    page.wait_for_function("() => !document.body.dataset.busy")
+    expect(page.locator("#src-status")).to_contain_text("walk/up")
+    expect(page.locator("#tgt-status")).to_contain_text("walk/up")
+    assert "up" in page.evaluate("state.source.name")
 
 
 def test_builtin_examples_and_whole_sheet_job(page, tmp_path):

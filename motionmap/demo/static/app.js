@@ -15,6 +15,7 @@ const state = {
   playing: true,
   timer: null,
   busy: 0,
+  loads: { source: 0, target: 0 },  // request counters: only the latest load of each role may update the page
 };
 
 // ------------------------------------------------------------------------------------------------ helpers
@@ -167,6 +168,14 @@ async function setClip(which, clip) {
   state[which] = clip;
 }
 
+function startLoad(which) {
+  // Pickers can change again while a load is in flight, and responses may arrive out of order: each load takes a
+  // ticket, and a load whose ticket is no longer the latest drops its result instead of overwriting a newer one.
+  state.loads[which] += 1;
+  const ticket = state.loads[which];
+  return () => ticket === state.loads[which];
+}
+
 // ------------------------------------------------------------------------------------------------ source and target
 
 function sourcePose() {
@@ -196,6 +205,7 @@ function syncSheetFacings(prefix, layout) {
 }
 
 async function loadSource() {
+  const isLatest = startLoad("source");
   await withBusy("src-status", "Loading…", async () => {
     let spec;
     if (mode("src-mode") === "example") {
@@ -216,7 +226,9 @@ async function loadSource() {
       }
     }
     const clip = await postJSON("/api/clip", spec);
+    if (!isLatest()) return;
     await setClip("source", clip);
+    if (!isLatest()) return;
     state.result = null;
     clearDownloads();
     $("res-status").textContent = "Not run yet.";
@@ -225,10 +237,11 @@ async function loadSource() {
     render();
     schedule();
   });
-  await loadTarget();
+  if (isLatest()) await loadTarget();
 }
 
 async function loadTarget() {
+  const isLatest = startLoad("target");
   await withBusy("tgt-status", "Loading…", async () => {
     const pose = sourcePose();
     let spec;
@@ -243,7 +256,9 @@ async function loadTarget() {
         frame_size: $("tgt-frame-size").value.trim() || null };
     }
     const clip = await postJSON("/api/clip", spec);
+    if (!isLatest()) return;
     await setClip("target", clip);
+    if (!isLatest()) return;
     state.result = null;
     clearDownloads();
     $("tgt-status").textContent = `${clip.name}: ${clip.width}×${clip.height}`;
