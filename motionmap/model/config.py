@@ -8,7 +8,7 @@ survive ``torch.load(weights_only=True)`` and rebuild exactly the saved model. `
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping, Type, TypeVar, Union
+from typing import Any, Mapping, Optional, Type, TypeVar, Union
 
 from motionmap.errors import MotionmapError
 
@@ -81,11 +81,18 @@ class LossConfig:
 
 @dataclass
 class OptimConfig:
-    """Adam with a short linear warm-up."""
+    """Adam with a short linear warm-up, then a constant rate, optionally decayed at the end.
+
+    ``decay_from``: the step where a cosine decay starts, reaching ``lr * decay_to`` at the trainer's ``max_steps``
+    (None keeps the rate constant). Schedules are recomputed from the step count, so a run resumed with
+    ``--model.optim.decay_from`` set decays from there even if it started without one.
+    """
 
     lr: float = 2e-3
     weight_decay: float = 0.0
     warmup_steps: int = 50
+    decay_from: Optional[int] = None
+    decay_to: float = 0.1
 
 
 C = TypeVar("C", NetConfig, LossConfig, OptimConfig)
@@ -137,6 +144,10 @@ def validate(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> None:
     elif isinstance(cfg, OptimConfig):
         if cfg.lr <= 0:
             raise MotionmapError(f"optim.lr: got {cfg.lr}; must be > 0")
+        if not 0 < cfg.decay_to <= 1:
+            raise MotionmapError(f"optim.decay_to: got {cfg.decay_to}; must be in (0, 1] (a fraction of optim.lr)")
+        if cfg.decay_from is not None and cfg.decay_from < 0:
+            raise MotionmapError(f"optim.decay_from: got {cfg.decay_from}; must be a step >= 0, or null for no decay")
 
 
 def plain(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> dict:

@@ -12,6 +12,7 @@ Transfer (inference): ``T = tau(f(a0), f(a_t))``, ``b_t = g(T . f(b0) + h(b0))``
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, Optional, Sequence, Union
 
@@ -221,9 +222,19 @@ class MotionMapper(pl.LightningModule):
     def configure_optimizers(self):
         cfg = self.optim_cfg
         opt = torch.optim.Adam(self.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        warm = max(1, cfg.warmup_steps)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warm))
+        max_steps = self._trainer.max_steps if self._trainer is not None else -1
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, partial(lr_factor, cfg=cfg, max_steps=max_steps))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def lr_factor(step: int, cfg: OptimConfig, max_steps: int) -> float:
+    """The learning-rate multiplier at ``step``: linear warm-up, constant, then an optional cosine decay that starts
+    at ``cfg.decay_from`` and reaches ``cfg.decay_to`` at ``max_steps`` (no decay when either is unset)."""
+    factor = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+    if cfg.decay_from is None or max_steps is None or max_steps <= cfg.decay_from or step < cfg.decay_from:
+        return factor
+    progress = min(1.0, (step - cfg.decay_from) / (max_steps - cfg.decay_from))
+    return factor * (cfg.decay_to + (1.0 - cfg.decay_to) * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def build_from_hparams(hparams: dict) -> MotionMapper:

@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader
 from motionmap.errors import MotionmapError
 from motionmap.model import LossConfig, NetConfig, OptimConfig, motion
 from motionmap.model.config import coerce_config
-from motionmap.model.module import MotionMapper, build_from_hparams
+from motionmap.model.module import MotionMapper, build_from_hparams, lr_factor
 from motionmap.model.nets import AffineTau, Decoder, Encoder, PartsTau
 
 MOTIONS = [NetConfig(motion="dense"), NetConfig(motion="parts"), NetConfig(motion="affine", copy_path=False),
@@ -113,6 +113,35 @@ class TestMotionMapper:
             coerce_config(LossConfig, {"latent_form": "l2"})
         with pytest.raises(MotionmapError, match="optim.lr"):
             coerce_config(OptimConfig, {"lr": 0})
+        with pytest.raises(MotionmapError, match="optim.decay_to"):
+            coerce_config(OptimConfig, {"decay_to": 0})
+        with pytest.raises(MotionmapError, match="optim.decay_from"):
+            coerce_config(OptimConfig, {"decay_from": -5})
+
+
+def test_lr_schedule_warms_up_holds_then_decays_to_the_floor():
+    cfg = OptimConfig(warmup_steps=10, decay_from=100, decay_to=0.1)
+    assert lr_factor(0, cfg, 200) == pytest.approx(0.1)
+    assert lr_factor(50, cfg, 200) == 1.0
+    assert lr_factor(100, cfg, 200) == 1.0
+    assert lr_factor(150, cfg, 200) == pytest.approx(0.55)
+    assert lr_factor(200, cfg, 200) == pytest.approx(0.1)
+    assert lr_factor(10_000, cfg, 200) == pytest.approx(0.1)
+    # No decay without a start step or without a step budget (max_steps -1: train by time or epochs).
+    assert lr_factor(150, OptimConfig(warmup_steps=10), 200) == 1.0
+    assert lr_factor(150, cfg, -1) == 1.0
+
+
+def test_training_run_ends_at_the_decayed_rate():
+    pl.seed_everything(0)
+    m = MotionMapper(net=NetConfig(channels=8, hidden=4, parts=3),
+                     optim=OptimConfig(lr=1e-3, warmup_steps=1, decay_from=2, decay_to=0.25))
+    x, xn = frames(4)
+    trainer = pl.Trainer(max_steps=6, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(m, DataLoader(list(zip(x, xn)) * 4, batch_size=2))
+    assert trainer.global_step == 6
+    assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.25e-3)
 
 
 def test_checkpoint_round_trip(tmp_path):
