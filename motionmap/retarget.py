@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 
 from motionmap.errors import MotionmapError
+
+if TYPE_CHECKING:
+    from motionmap.model.refine import RefineConfig
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "default.ckpt"
@@ -50,13 +53,20 @@ def _check_frames(name: str, arr, ndim: int) -> np.ndarray:
 class Retargeter:
     """A trained MotionMapper in eval mode on one device. Build it with :meth:`load`."""
 
-    def __init__(self, model, device: str = "cpu"):
+    def __init__(self, model, device: str = "cpu", refine: Optional["RefineConfig"] = None):
+        from motionmap.model.refine import RefineConfig
+
         self.model = model.eval().to(device)
         self.device = device
+        self.refine = RefineConfig() if refine is None else refine
 
     @classmethod
-    def load(cls, path: Optional[Union[str, "os.PathLike[str]"]] = None, device: str = "cpu") -> "Retargeter":
+    def load(cls, path: Optional[Union[str, "os.PathLike[str]"]] = None, device: str = "cpu",
+             refine: Optional["RefineConfig"] = None) -> "Retargeter":
         """Load a checkpoint written by ``motionmap train`` (``None``: the default model shipped with the package).
+
+        ``refine``: test-time flow refinement for ``motion="flow"`` models (:mod:`motionmap.model.refine`); None uses
+        its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (about 4x faster, less accurate).
 
         Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file, and refuses (without
         running it) a checkpoint carrying pickled code; see :func:`motionmap.checkpoint.load_model`.
@@ -74,7 +84,7 @@ class Retargeter:
         model = load_model(path).model
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
-        return cls(model, device)
+        return cls(model, device, refine)
 
     # retarget() itself returns RGBA for targets with a transparent background (motionmap.transfer checks this).
     returns_rgba = True
@@ -112,10 +122,11 @@ class Retargeter:
         if batch_size < 1:
             raise MotionmapError(f"batch_size={batch_size}: must be >= 1")
         out = []
-        with torch.inference_mode():
+        # no_grad, not inference_mode: the flow refinement takes gradients of its own leaf tensors.
+        with torch.no_grad():
             a = _to_float(source_frames).to(self.device)  # (T, 3, H, W)
             b0 = _to_float(target[None]).to(self.device)  # (1, 3, H, W)
             for i in range(0, len(a), batch_size):
-                pred = self.model.transfer(a[:1], a[i : i + batch_size], b0)  # (n, 3, H, W) in [0, 1]
+                pred = self.model.transfer(a[:1], a[i : i + batch_size], b0, self.refine)  # (n, 3, H, W) in [0, 1]
                 out.append((pred * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu())
         return torch.cat(out).numpy()

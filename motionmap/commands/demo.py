@@ -29,6 +29,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, default=None, metavar="CKPT",
                    help="model checkpoint (default: the model shipped with motionmap)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--refine-steps", type=int, default=None, metavar="N",
+                   help="flow refinement steps per frame for flow models (default 30; 0 turns it off: about 4x faster, less accurate; see motionmap/model/refine.py)")
     p.add_argument("--max-upload-mb", type=float, default=8.0, metavar="MB", help="largest upload accepted (default 8)")
     p.add_argument("--max-frames", type=int, default=64, metavar="N", help="most frames per animation (default 64)")
     # One CPU thread for the model by default: a 64x64 sprite gives torch's OpenMP pool too little work per op, and
@@ -66,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)  # this process is the demo: the setting is ours to make
     config = DemoConfig(
         host=args.host, port=args.port, checkpoint=args.checkpoint, device=args.device,
+        refine_steps=args.refine_steps,
         max_upload_mb=args.max_upload_mb, max_frames=args.max_frames, quiet=not args.verbose,
     )
     server = make_server(config)

@@ -54,6 +54,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, metavar="CKPT",
                    help="model checkpoint from `motionmap train` (default: the model shipped with motionmap)")
     p.add_argument("--device", default="auto", metavar="{auto,cpu,cuda}", help="auto (default: cuda if available)")
+    p.add_argument("--refine-steps", type=int, default=None, metavar="N",
+                   help="flow refinement steps per frame for flow models (default 30; 0 turns it off: about 4x faster, less accurate; see motionmap/model/refine.py)")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="CPU threads for the model (default 1: 64x64 sprites gain little from more, and on a busy "
                         "machine extra threads slow it down many times; see benchmarks/retarget_speed.py)")
@@ -135,11 +137,12 @@ def run(args: argparse.Namespace) -> int:
 def _load_retargeter(args, device: str):
     import torch
 
+    from motionmap.model.refine import refine_config
     from motionmap.retarget import Retargeter
 
     if device == "cpu":
         torch.set_num_threads(args.threads)
-    return Retargeter.load(args.checkpoint, device=device)
+    return Retargeter.load(args.checkpoint, device=device, refine=refine_config(args.refine_steps))
 
 
 def _run_one(args: argparse.Namespace, device: str, kind: str) -> int:

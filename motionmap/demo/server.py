@@ -82,6 +82,7 @@ class DemoConfig:
     port: int = 7860  # Gradio's habit, so artists' bookmarks carry over; 0 picks a free port
     checkpoint: Optional[Path] = None  # None: the model shipped with the package
     device: str = "cpu"
+    refine_steps: Optional[int] = None  # test-time flow refinement (None: the default, 30 steps; 0: off)
     max_upload_mb: float = 8.0  # an LPC sheet PNG is ~0.1-0.5 MB; 8 MB leaves room for long GIFs
     max_frames: int = 64  # LPC's longest row is 13 frames; 64 keeps one CPU transfer under a few seconds
     # Largest frame side retargeted: the model is fully convolutional, but CPU inference grows with the area.
@@ -965,9 +966,11 @@ def make_server(config: DemoConfig, retargeter=None) -> DemoServer:
     """Load the model (unless given) and bind the server; does not start serving. Raises :class:`MotionmapError`
     for a bad checkpoint or a port in use."""
     if retargeter is None:
+        from motionmap.model.refine import refine_config
         from motionmap.retarget import Retargeter
 
-        retargeter = Retargeter.load(config.checkpoint, device=config.device)
+        retargeter = Retargeter.load(config.checkpoint, device=config.device,
+                                     refine=refine_config(config.refine_steps))
     name = Path(config.checkpoint).name if config.checkpoint is not None else "default model"
     return DemoServer(DemoApp(config, retargeter, checkpoint_name=name))
 

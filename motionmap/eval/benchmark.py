@@ -34,7 +34,8 @@ class EvalConfig:
     (``ceil(N/21)`` LPC pairs), None for the default 10 pairs (210 LPC cases, 200 synthetic); ``layers``: LPC layer folder (default :func:`default_layers_dir`); ``checkpoints``:
     models to score through :class:`motionmap.Retargeter`; ``cache``: test-set cache folder (None: no cache);
     ``seed``: the test-set seed (0 is the published set); ``device``: ``cpu``, ``cuda`` or ``auto`` for the
-    checkpoints; ``baselines``: which of :data:`BASELINES` to run; ``grid_cases``: cases shown in the PNG grid.
+    checkpoints; ``refine_steps``: test-time flow refinement of flow checkpoints (None: the default, 30; 0: off);
+    ``baselines``: which of :data:`BASELINES` to run; ``grid_cases``: cases shown in the PNG grid.
     """
 
     set: str = "lpc"
@@ -45,6 +46,7 @@ class EvalConfig:
     cache: Optional[Path] = field(default_factory=default_cache_dir)
     seed: int = 0
     device: str = "auto"
+    refine_steps: Optional[int] = None
     baselines: Tuple[str, ...] = BASELINES
     grid_cases: int = 4
     progress: bool = True
@@ -58,6 +60,8 @@ class EvalConfig:
         unknown = [b for b in self.baselines if b not in BASELINES]
         if unknown:
             raise MotionmapError(f"baselines {unknown}: unknown; choose from {', '.join(BASELINES)}")
+        if self.refine_steps is not None and (not isinstance(self.refine_steps, int) or self.refine_steps < 0):
+            raise MotionmapError(f"--refine-steps {self.refine_steps}: need an integer >= 0 (0 turns refinement off)")
         if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
             raise MotionmapError(f"--device {self.device!r}: unknown; choose auto, cpu or cuda")
 
@@ -116,8 +120,10 @@ def _method_names(paths: Sequence[Path]) -> List[str]:
     return names
 
 
-def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto") -> List[Method]:
-    """Each checkpoint through ``Retargeter.load(path, device)``; any failure is a one-line :class:`MotionmapError`."""
+def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
+                            refine_steps: Optional[int] = None) -> List[Method]:
+    """Each checkpoint through ``Retargeter.load(path, device, refine)``; any failure is a one-line
+    :class:`MotionmapError`. ``refine_steps``: see :class:`EvalConfig`."""
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.exists():
@@ -127,6 +133,7 @@ def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto") -> List
     if not paths:
         return []
     try:
+        from motionmap.model.refine import refine_config
         from motionmap.retarget import Retargeter
     except ImportError as e:
         raise MotionmapError(f"--checkpoint: the model code is not available ({e}); reinstall motionmap") from None
@@ -134,7 +141,7 @@ def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto") -> List
     methods = []
     for p, name in zip(paths, _method_names(paths)):
         try:
-            retargeter = Retargeter.load(str(p), device=dev)
+            retargeter = Retargeter.load(str(p), device=dev, refine=refine_config(refine_steps))
         except MotionmapError:
             raise
         except Exception as e:  # noqa: BLE001 - a bad checkpoint must not end in a traceback
@@ -152,7 +159,7 @@ def evaluate(config: EvalConfig) -> EvalOutput:
     from motionmap.eval.grid import pick_grid_cases
 
     start = time.perf_counter()
-    models = load_checkpoint_methods(config.checkpoints, config.device)
+    models = load_checkpoint_methods(config.checkpoints, config.device, config.refine_steps)
     methods, notes = baseline_methods(config.baselines)
     for note in notes:
         print(f"motionmap: note: {note}", file=sys.stderr)
@@ -168,6 +175,15 @@ def evaluate(config: EvalConfig) -> EvalOutput:
     return EvalOutput(config=config, result=result, notes=tuple(notes), seconds=time.perf_counter() - start)
 
 
+def _refine_steps_used(config: EvalConfig) -> Optional[int]:
+    """The flow refinement the checkpoints ran with (None without checkpoints)."""
+    if not config.checkpoints:
+        return None
+    from motionmap.model.refine import RefineConfig
+
+    return RefineConfig().steps if config.refine_steps is None else int(config.refine_steps)
+
+
 def write_outputs(
     out: Path, output: EvalOutput, overwrite: bool = False, command: Optional[str] = None
 ) -> Tuple[Path, ...]:
@@ -181,6 +197,7 @@ def write_outputs(
     extra = {
         "cache": str(config.cache) if config.cache is not None else None,
         "device": resolve_device(config.device) if config.checkpoints else None,
+        "refine_steps": _refine_steps_used(config),
         "grid_cases": sorted(result.grid),
         "command": command,
         "wall_seconds": round(output.seconds, 2),

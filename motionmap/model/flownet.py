@@ -164,8 +164,6 @@ class FlowTau(nn.Module):
         self.refine_full = Refine(c1, cfg.flow_hidden)
 
     def forward(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor):
-        from motionmap.model.nets import Motion
-
         b, _, h, w = feat_src.shape
         H, W = img_src.shape[-2:]
         coarse = self.coarse(feat_src, feat_tgt, img_src, img_tgt)
@@ -188,8 +186,17 @@ class FlowTau(nn.Module):
             flow_f = flow_f + match_step(img_src, img_tgt, flow_f, cfg.flow_match_radius, cfg.flow_match_temperature,
                                          cfg.flow_match_sigma)
         flow_f = self.refine_full(tgt[0], src[0], flow_f)
-        pixel_grid = flow_to_grid(flow_f)
-        down = flow_f.new_tensor([w / W, h / H]).view(1, 2, 1, 1)
-        latent_grid = flow_to_grid(F.adaptive_avg_pool2d(flow_f, (h, w)) * down)
-        return Motion(latent_grid, pixel_grid, motion.identity_affine(b, flow_f.device)[:, None],
-                      flow_f.new_ones(b, 1, h, w), (flow_c, flow_h, flow_f))
+        return flow_motion(flow_f, (h, w), (flow_c, flow_h, flow_f))
+
+
+def flow_motion(flow: Tensor, latent_size, pyramid: tuple = ()):
+    """A full-resolution backward flow ``float [B,2,H,W]`` (pixels) as a :class:`~motionmap.model.nets.Motion`: its
+    ``pixel_grid``, its average at ``latent_size`` (h, w) as ``latent_grid``, one identity affine, all-ones masks."""
+    from motionmap.model.nets import Motion
+
+    b, _, H, W = flow.shape
+    h, w = latent_size
+    down = flow.new_tensor([w / W, h / H]).view(1, 2, 1, 1)
+    latent_grid = flow_to_grid(F.adaptive_avg_pool2d(flow, (h, w)) * down)
+    return Motion(latent_grid, flow_to_grid(flow), motion.identity_affine(b, flow.device)[:, None],
+                  flow.new_ones(b, 1, h, w), pyramid)

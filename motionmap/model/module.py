@@ -23,7 +23,9 @@ from torch import Tensor
 
 from motionmap.model import losses, motion
 from motionmap.model.config import LossConfig, NetConfig, OptimConfig, coerce_config, plain
+from motionmap.model.flownet import flow_motion, grid_to_flow
 from motionmap.model.nets import CELL, Decoder, Encoder, Motion, make_tau
+from motionmap.model.refine import NO_REFINE, RefineConfig, refine_flow
 
 
 class Prediction(NamedTuple):
@@ -119,10 +121,12 @@ class MotionMapper(pl.LightningModule):
         return self.render(x, fx, self.h(x), t)
 
     @torch.no_grad()
-    def transfer(self, a0: Tensor, a_t: Tensor, b0: Tensor) -> Tensor:
+    def transfer(self, a0: Tensor, a_t: Tensor, b0: Tensor, refine: RefineConfig = NO_REFINE) -> Tensor:
         """Replay A's motion a0 -> a_t on B: ``g(tau(f(a0), f(a_t)) . f(b0) + h(b0))``.
 
         a0, b0: ``float [1|B,3,H,W] in [0,1]`` (broadcast over B), a_t: ``float [B,3,H,W]`` -> ``float [B,3,H,W]``.
+        ``refine``: for ``motion="flow"``, polish the flow on the pair ``a0 -> a_t`` before rendering
+        (:mod:`motionmap.model.refine`); other motion forms ignore it.
         """
         for name, t in (("a0", a0), ("a_t", a_t), ("b0", b0)):
             check_images(name, t)
@@ -131,6 +135,9 @@ class MotionMapper(pl.LightningModule):
         fa = self.f(torch.cat([a0[:1], a_t]))
         fa0, fat = fa[:1].expand(n, -1, -1, -1), fa[1:]
         t = self.transform(fa0, fat, a0, a_t)
+        if refine.steps and t.pyramid:
+            flow = refine_flow(a0, a_t, grid_to_flow(t.pixel_grid.float()), refine)
+            t = flow_motion(flow, t.latent_grid.shape[1:3], t.pyramid[:-1] + (flow,))
         fb0 = self.f(b0[:1]).expand(n, -1, -1, -1)
         hb0 = self.h(b0[:1]).expand(n, -1, -1, -1)
         return self.render(b0, fb0, hb0, t).image.float().clamp(0, 1)

@@ -62,20 +62,22 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
     ckpt.write_bytes(b"stub")
     loaded = []
 
-    def fake_load(path, device="cpu"):
-        loaded.append((str(path), device))
+    def fake_load(path, device="cpu", refine=None):
+        loaded.append((str(path), device, refine.steps))
         return IdentityBaseline()
 
     monkeypatch.setattr(motionmap.retarget.Retargeter, "load", staticmethod(fake_load))
     out = tmp_path / "ev"
     rc, stdout, err = _run(capsys, "--set", "synth", "--track", "scene", "--cases", 2, "--checkpoint", ckpt,
-                           "--device", "cpu", "--grid-cases", 1, "--no-cache", "--out", out, "--no-progress")
+                           "--device", "cpu", "--refine-steps", 5, "--grid-cases", 1, "--no-cache", "--out", out,
+                           "--no-progress")
     assert rc == 0, err
-    assert loaded == [(str(ckpt), "cpu")]
+    assert loaded == [(str(ckpt), "cpu", 5)]
     report = json.loads((out / "results.json").read_text())
     assert "tiny" in report["overall"]
     assert report["overall"]["tiny"]["sse"] == pytest.approx(report["overall"]["identity"]["sse"])
     assert report["config"]["checkpoints"] == [str(ckpt.resolve())]
+    assert report["config"]["refine_steps"] == 5
     assert report["config"]["held_out"]["synth_seeds_from"] == 2**31
 
 
@@ -85,6 +87,7 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
         (["--set", "mnist"], "--set 'mnist': unknown test set"),
         (["--track", "foggy"], "--track 'foggy': unknown track"),
         (["--cases", "0"], "--cases 0"),
+        (["--refine-steps", "-2"], "--refine-steps -2"),
         (["--set", "lpc", "--layers", "{tmp}/no_such_layers"], "LPC layer folder not found"),
         (["--set", "synth", "--checkpoint", "{tmp}/missing.ckpt"], "checkpoint not found"),
         (["--set", "synth", "--checkpoint", "{tmp}/garbage.ckpt"], "garbage.ckpt"),

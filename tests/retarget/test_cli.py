@@ -180,6 +180,7 @@ class TestBadInput:
         (["--out", "o.gif", "--fps", "0"], "--fps 0"),
         (["--out", "o.gif", "--device", "tpu"], "--device 'tpu'"),
         (["--out", "o.gif", "--threads", "0"], "--threads 0"),
+        (["--out", "o.gif", "--refine-steps", "-1"], "--refine-steps -1"),
         (["--out", "o.gif", "--checkpoint", "missing.ckpt"], "checkpoint not found"),
     ])
     def test_bad_options(self, sprite_files, tmp_path, extra, match):
