@@ -3,6 +3,7 @@
     python benchmarks/retarget_speed.py                              # default NetConfig, untrained weights, CPU
     python benchmarks/retarget_speed.py --checkpoint runs/lpc_dense/checkpoints/last.ckpt --device cuda
     python benchmarks/retarget_speed.py --threads 1 2
+    python benchmarks/retarget_speed.py --checkpoint motionmap/assets/default.ckpt --refine-steps 30 0
 
 Speed does not depend on the weights, so without ``--checkpoint`` a freshly initialised ``MotionMapper`` with the
 default ``NetConfig`` (the config ``motionmap train`` uses unless told otherwise) is timed. For each torch thread
@@ -13,7 +14,8 @@ count it reports the median wall time of ``--repeats`` runs (after 2 warm-up run
 - ``rgba``: an RGBA target with a transparent background through ``motionmap.transfer.retarget_frames``: two
   renderings (over black and white) and the alpha solve, batch 13;
 
-as milliseconds per animation and frames per second. Real LPC frames are used when the layers are found, random
+as milliseconds per animation and frames per second, for each ``--refine-steps`` (test-time flow refinement of flow
+models, :mod:`motionmap.model.refine`; other motion forms ignore it). Real LPC frames are used when the layers are found, random
 sprites otherwise (the cost is the same).
 """
 
@@ -81,6 +83,7 @@ def timed(fn, repeats: int, device: str) -> float:
 
 
 def main() -> None:
+    from motionmap.model.refine import RefineConfig
     from motionmap.transfer import retarget_frames
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,6 +91,8 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, nargs="+", default=[torch.get_num_threads()])
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--refine-steps", type=int, nargs="+", default=[30, 0],
+                    help="flow refinement steps to time (default: 30, the default, and 0, off)")
     ap.add_argument("--json", action="store_true", help="print one JSON line per measurement")
     args = ap.parse_args()
 
@@ -95,9 +100,10 @@ def main() -> None:
     retargeter, model_name = build_retargeter(args.checkpoint, args.device)
     rgb_target = np.ascontiguousarray(tgt[..., :3])
     print(f"# {FRAMES} frames of 64x64 ({what}); model: {model_name}; device {args.device}")
-    print(f"{'threads':>7} {'mode':>8} {'ms/animation':>13} {'frames/s':>9}")
-    for threads in args.threads:
+    print(f"{'threads':>7} {'refine':>6} {'mode':>8} {'ms/animation':>13} {'frames/s':>9}")
+    for threads, steps in [(t, s) for t in args.threads for s in args.refine_steps]:
         torch.set_num_threads(threads)
+        retargeter.refine = RefineConfig(steps=steps)
         cases = {
             "batch 1": lambda: retargeter.retarget(src, rgb_target, batch_size=1),
             "batch 13": lambda: retargeter.retarget(src, rgb_target, batch_size=FRAMES),
@@ -105,11 +111,12 @@ def main() -> None:
         }
         for mode, fn in cases.items():
             seconds = timed(fn, args.repeats, args.device)
-            row = {"threads": threads, "mode": mode, "ms": seconds * 1000, "fps": FRAMES / seconds}
+            row = {"threads": threads, "refine_steps": steps, "mode": mode, "ms": seconds * 1000,
+                   "fps": FRAMES / seconds}
             if args.json:
                 print(json.dumps(row))
             else:
-                print(f"{threads:>7} {mode:>8} {row['ms']:>13.1f} {row['fps']:>9.0f}")
+                print(f"{threads:>7} {steps:>6} {mode:>8} {row['ms']:>13.1f} {row['fps']:>9.0f}")
 
 
 if __name__ == "__main__":
