@@ -71,11 +71,11 @@ def edge_weights(image: Tensor, alpha: float = 10.0) -> Tuple[Tensor, Tensor]:
     return torch.exp(-alpha * gx), torch.exp(-alpha * gy)
 
 
-def smoothness_loss(flow: Tensor, image: Tensor) -> Tensor:
+def smoothness_loss(flow: Tensor, image: Tensor, alpha: float = 10.0) -> Tensor:
     """Edge-aware first-order smoothness of ``flow`` ``float [B,2,H,W]`` (pixels) given the frame it is defined on
-    (``float [B,3,H,W]``) -> scalar; 0 for a constant flow."""
+    (``float [B,3,H,W]``) -> scalar; 0 for a constant flow. ``alpha``: edge sensitivity (0: plain total variation)."""
     flow = flow.float()
-    wx, wy = edge_weights(image)
+    wx, wy = edge_weights(image, alpha)
     dx = (flow[..., :, 1:] - flow[..., :, :-1]).abs()
     dy = (flow[..., 1:, :] - flow[..., :-1, :]).abs()
     return (wx * dx).mean() + (wy * dy).mean()

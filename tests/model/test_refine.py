@@ -86,3 +86,15 @@ def test_other_motion_forms_ignore_refinement():
     a0, a_t = blocks(), blocks(shift=(2, 0))
     torch.testing.assert_close(m.transfer(a0, a_t, a0, RefineConfig()), m.transfer(a0, a_t, a0))
     assert warp_flow(a0, torch.zeros(1, 2, 64, 64)).shape == a0.shape
+
+
+def test_refinement_smoothness_ignores_pixel_art_edges_by_default():
+    """edge_alpha 0 (the refinement's default) is plain total variation: a sprite's internal edges do not cut it."""
+    from motionmap.model import losses
+
+    flow = torch.randn(1, 2, 64, 64)
+    image = blocks()
+    tv = (flow[..., :, 1:] - flow[..., :, :-1]).abs().mean() + (flow[..., 1:, :] - flow[..., :-1, :]).abs().mean()
+    torch.testing.assert_close(losses.smoothness_loss(flow, image, alpha=0.0), tv)
+    assert losses.smoothness_loss(flow, image) < tv  # training's edge-aware form discounts edges
+    assert RefineConfig().edge_alpha == 0.0
