@@ -76,8 +76,10 @@ def per_action_table(result: BenchmarkResult, metric: str = "sse") -> str:
     return "\n".join(lines)
 
 
-def markdown_report(result: BenchmarkResult, command: Optional[str] = None) -> str:
-    """The whole ``results.md``: a heading, the overall table, per-action tables of SSE/img and SSIM, the set."""
+def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refine_steps: Optional[int] = None) -> str:
+    """The whole ``results.md``: a heading, the overall table, per-action tables of SSE/img and SSIM, the set.
+
+    ``refine_steps``: the checkpoints' test-time flow refinement, stated under the tables (None: not mentioned)."""
     bset = result.bset
     n_frames = len(result.methods[0].scores) if result.methods else 0
     pairs = len({c.pair for c in bset.cases})
@@ -99,6 +101,9 @@ def markdown_report(result: BenchmarkResult, command: Optional[str] = None) -> s
         per_action_table(result, "ssim"),
         "",
     ]
+    if refine_steps is not None:
+        lines += [f"Checkpoints ran with {refine_steps} steps of test-time flow refinement (flow models only; "
+                  "`--refine-steps`).", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
     return "\n".join(lines)

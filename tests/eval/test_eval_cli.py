@@ -78,6 +78,7 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
     assert report["overall"]["tiny"]["sse"] == pytest.approx(report["overall"]["identity"]["sse"])
     assert report["config"]["checkpoints"] == [str(ckpt.resolve())]
     assert report["config"]["refine_steps"] == 5
+    assert "5 steps of test-time flow refinement" in (out / "results.md").read_text()
     assert report["config"]["held_out"]["synth_seeds_from"] == 2**31
 
 
