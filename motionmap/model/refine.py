@@ -22,7 +22,6 @@ from torch import Tensor
 
 from motionmap.errors import MotionmapError
 from motionmap.model import losses
-from motionmap.model.flownet import warp_flow
 
 
 @dataclass(frozen=True)
@@ -53,24 +52,12 @@ def refine_config(steps: Optional[int]) -> Optional[RefineConfig]:
     """The ``--refine-steps`` option as a config: None keeps the defaults (:class:`RefineConfig`)."""
     return None if steps is None else RefineConfig(steps=steps)
 
-PHOTOMETRIC_SCALES = ((1, 1.0), (2, 0.5), (4, 0.25))
-"""(downsampling factor, weight): coarse levels see area-averaged frames, a wider basin for the last pixels."""
-
-
 def photometric_loss(source: Tensor, target: Tensor, flow: Tensor) -> Tensor:
-    """Multi-scale L1 of ``source`` warped by ``flow`` against ``target`` -> scalar (mean over the batch).
-
-    source, target ``float [B,3,H,W]``, flow ``float [B,2,H,W]`` (pixels; H, W divisible by 4).
-    """
-    total = flow.new_zeros(())
-    for factor, weight in PHOTOMETRIC_SCALES:
-        if factor == 1:
-            src, tgt, fl = source, target, flow
-        else:
-            src, tgt = F.avg_pool2d(source, factor), F.avg_pool2d(target, factor)
-            fl = F.avg_pool2d(flow, factor) / factor
-        total = total + weight * (warp_flow(src, fl) - tgt).abs().mean()
-    return total
+    """Training's multi-scale photometric L1 (:func:`motionmap.model.losses.warp_loss`) for one full-resolution flow:
+    its pyramid is the flow area-averaged to H/4 and H/2 (coarse levels see blurred frames: a wider basin for the last
+    pixels). source, target ``float [B,3,H,W]``, flow ``float [B,2,H,W]`` (pixels; H, W divisible by 4) -> scalar."""
+    pyramid = [F.avg_pool2d(flow, factor) / factor for factor in (4, 2)] + [flow]
+    return losses.warp_loss(source, target, pyramid)
 
 
 def refine_flow(source: Tensor, target: Tensor, flow: Tensor, cfg: RefineConfig = RefineConfig()) -> Tensor:
