@@ -66,7 +66,7 @@ class Retargeter:
         """Load a checkpoint written by ``motionmap train`` (``None``: the default model shipped with the package).
 
         ``refine``: test-time flow refinement for ``motion="flow"`` models (:mod:`motionmap.model.refine`); None uses
-        its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (about 4x faster, less accurate).
+        its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (about 3x faster, less accurate).
 
         Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file, and refuses (without
         running it) a checkpoint carrying pickled code; see :func:`motionmap.checkpoint.load_model`.

@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from motionmap.commands.options import add_refine_steps
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -29,8 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, default=None, metavar="CKPT",
                    help="model checkpoint (default: the model shipped with motionmap)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--refine-steps", type=int, default=None, metavar="N",
-                   help="flow refinement steps per frame for flow models (default 30; 0 turns it off: about 4x faster, less accurate; see motionmap/model/refine.py)")
+    add_refine_steps(p)
     p.add_argument("--max-upload-mb", type=float, default=8.0, metavar="MB", help="largest upload accepted (default 8)")
     p.add_argument("--max-frames", type=int, default=64, metavar="N", help="most frames per animation (default 64)")
     # One CPU thread for the model by default: a 64x64 sprite gives torch's OpenMP pool too little work per op, and

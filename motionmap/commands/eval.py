@@ -13,6 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from motionmap.commands.options import add_refine_steps
+
 SETS = ("lpc", "synth")
 TRACKS = ("plain", "scene")
 
@@ -42,8 +44,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, default=None, metavar="DIR",
                    help="test-set cache folder (default ~/.cache/motionmap/eval)")
     p.add_argument("--no-cache", action="store_true", help="build the test set without reading or writing a cache")
-    p.add_argument("--refine-steps", type=int, default=None, metavar="N",
-                   help="flow refinement steps per frame for flow models (default 30; 0 turns it off: about 4x faster, less accurate; see motionmap/model/refine.py)")
+    add_refine_steps(p)
     p.add_argument("--device", default="auto", help="device for checkpoints: auto (default), cpu or cuda")
     p.add_argument("--grid-cases", type=int, default=4, metavar="N", help="cases shown in the grid PNG (default 4)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

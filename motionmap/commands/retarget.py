@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from motionmap.commands.options import add_refine_steps
 from motionmap.errors import MotionmapError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -54,8 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, metavar="CKPT",
                    help="model checkpoint from `motionmap train` (default: the model shipped with motionmap)")
     p.add_argument("--device", default="auto", metavar="{auto,cpu,cuda}", help="auto (default: cuda if available)")
-    p.add_argument("--refine-steps", type=int, default=None, metavar="N",
-                   help="flow refinement steps per frame for flow models (default 30; 0 turns it off: about 4x faster, less accurate; see motionmap/model/refine.py)")
+    add_refine_steps(p)
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="CPU threads for the model (default 1: 64x64 sprites gain little from more, and on a busy "
                         "machine extra threads slow it down many times; see benchmarks/retarget_speed.py)")
