@@ -122,8 +122,7 @@ class Retargeter:
         if batch_size < 1:
             raise MotionmapError(f"batch_size={batch_size}: must be >= 1")
         out = []
-        # no_grad, not inference_mode: the flow refinement takes gradients of its own leaf tensors.
-        with torch.no_grad():
+        with torch.inference_mode():  # the flow refinement steps out of it for its own gradients
             a = _to_float(source_frames).to(self.device)  # (T, 3, H, W)
             b0 = _to_float(target[None]).to(self.device)  # (1, 3, H, W)
             for i in range(0, len(a), batch_size):

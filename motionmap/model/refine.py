@@ -65,13 +65,14 @@ def refine_flow(source: Tensor, target: Tensor, flow: Tensor, cfg: RefineConfig 
 
     source, target ``float [B,3,H,W] in [0,1]``; flow ``float [B,2,H,W]`` (pixels), the starting estimate. Each frame's
     flow is optimised on its own pair only (Adam updates are per element and the loss is a sum over frames), so the
-    result does not depend on how frames are batched (up to float rounding). Runs under ``torch.enable_grad`` even inside ``no_grad``.
+    result does not depend on how frames are batched (up to float rounding). Works whatever the caller's grad mode,
+    ``no_grad`` and ``inference_mode`` included: it leaves inference mode and copies its inputs to ordinary tensors.
     """
     if cfg.steps == 0:
         return flow
-    source, target = source.detach().float(), target.detach().float()
     n = flow.shape[0]
-    with torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad():
+        source, target = source.detach().float().clone(), target.detach().float().clone()
         field = flow.detach().float().clone().requires_grad_(True)
         opt = torch.optim.Adam([field], lr=cfg.lr)
         for _ in range(cfg.steps):

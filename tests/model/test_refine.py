@@ -55,6 +55,15 @@ def test_result_does_not_depend_on_batching_and_runs_under_no_grad():
     torch.testing.assert_close(together, alone, atol=1e-3, rtol=0)
 
 
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_refinement_works_under_any_grad_mode(mode):
+    """Callers (the demo's model thread) may hold inference_mode; the inputs are then inference tensors."""
+    with mode():
+        a0, a1, start = blocks(), blocks(shift=(2, 1)), torch.zeros(1, 2, 64, 64)
+        flow = refine_flow(a0, a1, start, RefineConfig(steps=20))
+        assert photometric_loss(a0, a1, flow) < photometric_loss(a0, a1, start)
+
+
 def synth_walk():
     """A synthetic character's walk (facing down) on black: ``uint8 [T,64,64,3]``."""
     frames = render_animation(sample_character(3), "walk", "down")
@@ -75,7 +84,8 @@ def test_retargeter_refinement_brings_a_self_transfer_closer_to_the_truth():
     frames = synth_walk()
     errors = {}
     for name, refine in (("off", NO_REFINE), ("on", RefineConfig())):
-        pred = flow_retargeter(refine).retarget(frames, frames[0])
+        with torch.inference_mode():  # as the demo server calls it
+            pred = flow_retargeter(refine).retarget(frames, frames[0])
         errors[name] = np.mean((pred[1:].astype(float) - frames[1:]) ** 2)
     assert errors["on"] < 0.8 * errors["off"], errors
 
