@@ -25,14 +25,15 @@ def one_model_thread():
 @pytest.fixture(scope="session")
 def demo_checkpoint(tmp_path_factory) -> Path:
     """A MotionMapper checkpoint in the format ``motionmap train`` writes (state_dict + hyper_parameters), built in
-    a fraction of a second: the demo's plumbing does not depend on the weights being trained."""
+    a fraction of a second: the demo's plumbing does not depend on the weights being trained. The shipped model's
+    form (``motion="flow"``), so every transfer also runs the test-time refinement on the demo's model thread."""
     import torch
 
     from motionmap.model import NetConfig
     from motionmap.model.module import MotionMapper
 
     torch.manual_seed(0)
-    m = MotionMapper(net=NetConfig(channels=8, hidden=4, parts=3))
+    m = MotionMapper(net=NetConfig(motion="flow", channels=8, hidden=4, flow_hidden=8))
     path = tmp_path_factory.mktemp("demo_ckpt") / "tiny.ckpt"
     torch.save({"state_dict": m.state_dict(), "hyper_parameters": dict(m.hparams)}, path)
     return path
