@@ -33,14 +33,6 @@ def background_loss(bg: Tensor, bg_next: Tensor) -> Tensor:
     return (bg.float() - bg_next.float()).abs().mean()
 
 
-def _resize_flow(flow: Tensor, height: int, width: int) -> Tensor:
-    h, w = flow.shape[-2:]
-    if (h, w) == (height, width):
-        return flow
-    out = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
-    return out * out.new_tensor([width / w, height / h]).view(1, 2, 1, 1)
-
-
 def warp_loss(source: Tensor, target: Tensor, flows: Sequence[Tensor]) -> Tensor:
     """Multi-scale photometric L1 of ``source`` warped by each backward flow against ``target`` -> scalar.
 

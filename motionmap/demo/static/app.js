@@ -168,6 +168,14 @@ async function setClip(which, clip) {
   state[which] = clip;
 }
 
+async function fetchLatestClip(which, spec, isLatest) {
+  // The clip for `spec`, set as state[which]; null when a newer load of the same role started meanwhile.
+  const clip = await postJSON("/api/clip", spec);
+  if (!isLatest()) return null;
+  await setClip(which, clip);
+  return isLatest() ? clip : null;
+}
+
 function startLoad(which) {
   // Pickers can change again while a load is in flight, and responses may arrive out of order: each load takes a
   // ticket, and a load whose ticket is no longer the latest drops its result instead of overwriting a newer one.
@@ -225,10 +233,8 @@ async function loadSource() {
         spec.frame_size = $("src-frame-size").value.trim() || null;
       }
     }
-    const clip = await postJSON("/api/clip", spec);
-    if (!isLatest()) return;
-    await setClip("source", clip);
-    if (!isLatest()) return;
+    const clip = await fetchLatestClip("source", spec, isLatest);
+    if (!clip) return;
     state.result = null;
     clearDownloads();
     $("res-status").textContent = "Not run yet.";
@@ -255,10 +261,8 @@ async function loadTarget() {
       spec = { role: "target", upload: up.upload, animation: pose.animation, facing: pose.facing,
         frame_size: $("tgt-frame-size").value.trim() || null };
     }
-    const clip = await postJSON("/api/clip", spec);
-    if (!isLatest()) return;
-    await setClip("target", clip);
-    if (!isLatest()) return;
+    const clip = await fetchLatestClip("target", spec, isLatest);
+    if (!clip) return;
     state.result = null;
     clearDownloads();
     $("tgt-status").textContent = `${clip.name}: ${clip.width}×${clip.height}`;
