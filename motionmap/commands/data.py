@@ -1,7 +1,7 @@
 """``motionmap data``: build datasets (synthetic or from LPC layers) and preview them.
 
     motionmap data synth --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
-    motionmap data lpc --layers DIR --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
+    motionmap data lpc --layers DIR [--layers DIR2] --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
     motionmap data preview --data DIR --out FILE.gif [--overwrite]
 
 The format is documented in ``data/README.md``.
@@ -38,7 +38,11 @@ def add_parser(subparsers) -> None:
     _add_build_options(synth)
 
     lpc = sub.add_parser("lpc", help="compose characters from LPC layer folders (body, hair, ...)")
-    lpc.add_argument("--layers", required=True, metavar="DIR", help="folder with body/ bottomwear/ topwear/ hair/ ...")
+    lpc.add_argument(
+        "--layers", required=True, action="append", metavar="DIR",
+        help="LPC layer folder (body/ bottomwear/ topwear/ hair/ ...) or Universal LPC tree (body/male, hair/female, "
+             "...); repeat to mix libraries, the characters are shared out evenly",
+    )
     _add_build_options(lpc)
 
     preview = sub.add_parser("preview", help="write a GIF of a dataset's characters animating over backgrounds")
@@ -83,9 +87,10 @@ def run(args) -> int:
     if args.data_command == "synth":
         out = build_synth_dataset(args.out, characters=args.characters, seed=args.seed)
     else:
-        layers = Path(args.layers)
-        if not layers.is_dir():
-            raise MotionmapError(f"{layers}: no such folder; give --layers the folder holding body/, hair/, ...")
+        layers = [Path(p) for p in args.layers]
+        for folder in layers:
+            if not folder.is_dir():
+                raise MotionmapError(f"{folder}: no such folder; give --layers the folder holding body/, hair/, ...")
         out = build_lpc_dataset(layers, args.out, characters=args.characters, seed=args.seed)
     n_train, n_val, n_frames = dataset_summary(out)
     print(f"wrote {args.data_command} dataset {out}: {n_train} train + {n_val} val characters, "

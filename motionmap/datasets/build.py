@@ -155,27 +155,52 @@ def build_synth_dataset(out: PathLike, characters: int = 64, seed: int = 0, prog
 
 
 def build_lpc_dataset(
-    layers_root: PathLike, out: PathLike, characters: int = 64, seed: int = 0, progress: bool = True
+    layers_root: Union[PathLike, Sequence[PathLike]],
+    out: PathLike,
+    characters: int = 64,
+    seed: int = 0,
+    progress: bool = True,
 ) -> Path:
-    """Compose ``characters`` LPC characters from the layer folders under ``layers_root`` into a dataset at ``out``.
+    """Compose ``characters`` LPC characters from one or more layer libraries into a dataset at ``out``.
 
-    Recipes come from ``motionmap.lpc.sample_recipes(..., held_out="exclude")``: the benchmark's held-out layers
-    (``motionmap.lpc.HELD_OUT_LAYERS``) never occur in a training set. Returns ``out``.
+    Each library is a flat LPC layer folder (``motionmap.lpc``) or a Universal LPC tree with two body types
+    (``motionmap.ulpc``, detected by its ``body/male`` or ``body/female`` folder). With several libraries the
+    characters are shared out evenly between them. Recipes exclude the benchmark's held-out looks
+    (``motionmap.lpc.HELD_OUT_LAYERS``, ``motionmap.ulpc.HELD_OUT``), so they never occur in a training set.
+    Returns ``out``.
     """
     from motionmap.layout import LPC_LAYOUT
     from motionmap.lpc import LpcLayers, compose_character, sample_recipes
+    from motionmap.ulpc import UlpcLayers, compose_ulpc_character, is_ulpc_tree, sample_ulpc_recipes
 
     n = _check_count(characters)
     check_output_dir(out)
-    layers = LpcLayers(Path(layers_root))
-    recipes = list(sample_recipes(layers, n, seed=int(seed), held_out="exclude"))
+    roots = [Path(layers_root)] if isinstance(layers_root, (str, os.PathLike)) else [Path(r) for r in layers_root]
+    if not roots:
+        raise MotionmapError("no layer folder given; pass --layers DIR (repeat it to mix libraries)")
+    recipes: List[Dict[str, Any]] = []
+    renderers: List[Callable[[], np.ndarray]] = []
+    for k, root in enumerate(roots):
+        share = n // len(roots) + (1 if k < n % len(roots) else 0)
+        if share == 0:
+            continue
+        if is_ulpc_tree(root):
+            ulayers = UlpcLayers(root)
+            for r in sample_ulpc_recipes(ulayers, share, seed=int(seed) + 7919 * k, held_out="exclude"):
+                recipes.append(r.to_json())
+                renderers.append(lambda r=r, L=ulayers: compose_ulpc_character(L, r))
+        else:
+            layers = LpcLayers(root)
+            for r in sample_recipes(layers, share, seed=int(seed) + 7919 * k, held_out="exclude"):
+                recipes.append(r.to_json())
+                renderers.append(lambda r=r, L=layers: compose_character(L, r))
     return write_dataset(
         out,
         "lpc",
         seed,
         LPC_LAYOUT,
-        [r.to_json() for r in recipes],
-        lambda i: compose_character(layers, recipes[i]),
+        recipes,
+        lambda i: renderers[i](),
         dataset_backgrounds(seed, LPC_LAYOUT),
         progress=progress,
     )

@@ -75,6 +75,7 @@ class MotionMapper(pl.LightningModule):
         loss: LossConfig = LossConfig(),
         optim: OptimConfig = OptimConfig(),
         grid_samples: int = 8,
+        init_from: Optional[str] = None,
     ):
         """
         Args:
@@ -82,12 +83,15 @@ class MotionMapper(pl.LightningModule):
             loss: loss weights and the latent-matching form.
             optim: learning rate and warm-up.
             grid_samples: columns of the image grid logged each validation epoch (0 disables it).
+            init_from: start ``fit`` from these weights: ``"default"`` (the shipped model) or a checkpoint path.
+                Its net config must equal ``net``. A resumed run (``--ckpt_path``) restores its own weights instead.
         """
         super().__init__()
         self.net_cfg = coerce_config(NetConfig, net)
         self.loss_cfg = coerce_config(LossConfig, loss)
         self.optim_cfg = coerce_config(OptimConfig, optim)
         self.grid_samples = int(grid_samples)
+        self.init_from = init_from
         # Plain dicts only: checkpoints must load with torch.load(weights_only=True).
         self.save_hyperparameters(
             {"net": plain(self.net_cfg), "loss": plain(self.loss_cfg), "optim": plain(self.optim_cfg),
@@ -98,6 +102,30 @@ class MotionMapper(pl.LightningModule):
         self.tau = make_tau(self.net_cfg)
         self.g = Decoder(self.net_cfg)
         self._val_batch: Optional[tuple] = None
+
+    def setup(self, stage: str) -> None:
+        # Lightning restores a --ckpt_path resume after setup(), so a resumed run keeps its own weights.
+        if stage == "fit" and self.init_from:
+            self.load_initial_weights(self.init_from)
+
+    def load_initial_weights(self, source: str) -> None:
+        """Copy the weights of ``source`` (``"default"`` or a checkpoint path) into this model."""
+        from motionmap.checkpoint import load_model
+        from motionmap.errors import MotionmapError
+
+        if source == "default":
+            from motionmap.retarget import DEFAULT_CHECKPOINT
+
+            source = str(DEFAULT_CHECKPOINT)
+        loaded = load_model(source)
+        theirs, ours = loaded.info.hyper_parameters.get("net", {}), plain(self.net_cfg)
+        if theirs != ours:
+            diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+            raise MotionmapError(
+                f"model.init_from {source}: its net config differs in {', '.join(diff)}; "
+                "use the same --model.net settings as that checkpoint"
+            )
+        self.load_state_dict(loaded.model.state_dict(), strict=True)
 
     # -- the model ------------------------------------------------------------------------------------------------
     def transform(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Motion:
