@@ -16,6 +16,21 @@ from motionmap.errors import MotionmapError
 
 FACINGS: Tuple[str, ...] = ("up", "left", "down", "right")
 
+# Frame sides the model handles: below 8 px one 4 px feature cell is too small for the matching windows to see a
+# sprite; the model pads any other size up to its 4 px cells itself. Datasets also stop at 256 px: bigger frames are
+# not pixel art, and a training batch of them would not fit a small machine (retarget takes them anyway).
+MIN_FRAME_SIDE = 8
+MAX_FRAME_SIDE = 256
+
+
+def check_dataset_frame_size(width: int, height: int, what: str) -> None:
+    """Raise :class:`MotionmapError` unless ``width x height`` lies within 8..256 px on both sides."""
+    if not (MIN_FRAME_SIDE <= width <= MAX_FRAME_SIDE and MIN_FRAME_SIDE <= height <= MAX_FRAME_SIDE):
+        raise MotionmapError(
+            f"{what}: frame size {width}x{height} is outside {MIN_FRAME_SIDE}..{MAX_FRAME_SIDE} px; "
+            "give frames between 8x8 and 256x256 (scale or crop the art)"
+        )
+
 
 @dataclass(frozen=True)
 class RowSpec:

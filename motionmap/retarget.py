@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Optional, Union
 import numpy as np
 
 from motionmap.errors import MotionmapError
+from motionmap.layout import MIN_FRAME_SIDE
 
 if TYPE_CHECKING:
     from motionmap.model.refine import RefineConfig
@@ -44,9 +45,9 @@ def _check_frames(name: str, arr, ndim: int) -> np.ndarray:
     shape = "[T,H,W,3|4]" if ndim == 4 else "[H,W,3|4]"
     if arr.dtype != np.uint8 or arr.ndim != ndim or arr.shape[-1] not in (3, 4):
         raise MotionmapError(f"{name}: expected uint8 {shape}, got {arr.dtype} {list(arr.shape)}; pass RGB or RGBA frames")
-    if arr.shape[-3] % 4 or arr.shape[-2] % 4 or arr.shape[-3] < 8 or arr.shape[-2] < 8:
-        raise MotionmapError(f"{name}: frame size {arr.shape[-2]}x{arr.shape[-3]} must be multiples of 4 and >= 8; "
-                             "crop or pad the frames")
+    if min(arr.shape[-3], arr.shape[-2]) < MIN_FRAME_SIDE:  # any other size works: the model pads internally
+        raise MotionmapError(f"{name}: frame size {arr.shape[-2]}x{arr.shape[-3]} is below the {MIN_FRAME_SIDE} px minimum; "
+                             "use frames at least 8x8")
     return arr
 
 

@@ -1,12 +1,16 @@
 """The MotionMapper LightningModule (Resnick et al. 2021, DESIGN.md's method).
 
-For two frames ``x``, ``x'`` of one animation (``float [B,3,H,W] in [0,1]``, H and W multiples of 4)::
+For two frames ``x``, ``x'`` of one animation (``float [B,3,H,W] in [0,1]``, any H and W from 8 px)::
 
     T    = tau(f(x), f(x'))                 # one affine (paper) or K part affines with masks
     x^'  = g(T . f(x) + h(x))               # + copy path: blend with x warped by T
     loss = pixel |x^' - x'| + latent match(T . f(x), f(x')) + background |h(x) - h(x')|
 
 Transfer (inference): ``T = tau(f(a0), f(a_t))``, ``b_t = g(T . f(b0) + h(b0))``.
+
+The networks work on feature cells of ``CELL`` = 4 px (two stride-2 stages; the flow pyramid pools by 2 and 4), so
+frames whose sides are not multiples of 4 are padded at the bottom and right by repeating their edge pixels
+(:func:`pad_to_cell`) and the outputs cropped back: users never pad by hand.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from motionmap.layout import MIN_FRAME_SIDE
 from motionmap.model import losses, motion
 from motionmap.model.config import LossConfig, NetConfig, OptimConfig, coerce_config, plain
 from motionmap.model.flownet import flow_motion, grid_to_flow
@@ -61,8 +66,22 @@ def _pair(batch: Any) -> tuple:
 
 
 def check_images(name: str, images: Tensor) -> None:
-    if images.dim() != 4 or images.shape[1] != 3 or images.shape[2] % CELL or images.shape[3] % CELL:
-        raise ValueError(f"{name}: expected float [B,3,H,W] with H, W multiples of {CELL}, got {tuple(images.shape)}")
+    if images.dim() != 4 or images.shape[1] != 3 or min(images.shape[2:]) < MIN_FRAME_SIDE:
+        raise ValueError(f"{name}: expected float [B,3,H,W] with H, W >= {MIN_FRAME_SIDE}, got {tuple(images.shape)}")
+
+
+def pad_to_cell(images: Tensor) -> Tensor:
+    """Pad ``float [B,C,H,W]`` at the bottom and right, repeating the edge pixels, to ``[B,C,H',W']`` with H', W' the
+    next multiples of ``CELL``; a no-op (the same tensor) when H and W already are.
+
+    Why repeat the edge rather than pad with black: over a scene background black bars would be a moving edge for the
+    flow to latch onto; a repeated edge is as still as the background it continues.
+    """
+    h, w = images.shape[-2:]
+    ph, pw = -h % CELL, -w % CELL
+    if ph == 0 and pw == 0:
+        return images
+    return torch.nn.functional.pad(images, (0, pw, 0, ph), mode="replicate")
 
 
 class MotionMapper(pl.LightningModule):
@@ -143,10 +162,14 @@ class MotionMapper(pl.LightningModule):
     def forward(self, x: Tensor, x_next: Tensor) -> Prediction:
         """Predict ``x'`` from ``x`` and the transform ``tau(f(x), f(x'))``; both ``float [B,3,H,W] in [0,1]``."""
         check_images("x", x)
+        h, w = x.shape[-2:]
+        x, x_next = pad_to_cell(x), pad_to_cell(x_next)
         feats = self.f(torch.cat([x, x_next]))
         fx, fxn = feats.chunk(2)
         t = self.transform(fx, fxn, x, x_next)
-        return self.render(x, fx, self.h(x), t)
+        pred = self.render(x, fx, self.h(x), t)
+        alpha = pred.alpha[..., :h, :w] if pred.alpha is not None else None
+        return pred._replace(image=pred.image[..., :h, :w], alpha=alpha)
 
     @torch.no_grad()
     def transfer(self, a0: Tensor, a_t: Tensor, b0: Tensor, refine: RefineConfig = NO_REFINE) -> Tensor:
@@ -158,6 +181,8 @@ class MotionMapper(pl.LightningModule):
         """
         for name, t in (("a0", a0), ("a_t", a_t), ("b0", b0)):
             check_images(name, t)
+        h, w = a_t.shape[-2:]
+        a0, a_t, b0 = pad_to_cell(a0), pad_to_cell(a_t), pad_to_cell(b0)
         n = a_t.shape[0]
         a0, b0 = a0.expand(n, -1, -1, -1), b0.expand(n, -1, -1, -1)
         fa = self.f(torch.cat([a0[:1], a_t]))
@@ -168,12 +193,14 @@ class MotionMapper(pl.LightningModule):
             t = flow_motion(flow, t.latent_grid.shape[1:3], t.pyramid[:-1] + (flow,))
         fb0 = self.f(b0[:1]).expand(n, -1, -1, -1)
         hb0 = self.h(b0[:1]).expand(n, -1, -1, -1)
-        return self.render(b0, fb0, hb0, t).image.float().clamp(0, 1)
+        return self.render(b0, fb0, hb0, t).image[..., :h, :w].float().clamp(0, 1)
 
     # -- training -------------------------------------------------------------------------------------------------
     def model_step(self, batch: Any) -> Losses:
         x, x_next = _pair(batch)
         check_images("batch.x", x)
+        # Losses are taken on the padded frames: the repeated edge is still, so it only adds easy pixels.
+        x, x_next = pad_to_cell(x), pad_to_cell(x_next)
         feats = self.f(torch.cat([x, x_next]))  # (2B, C, h, w)
         fx, fxn = feats.chunk(2)
         bgs = self.h(torch.cat([x, x_next]))

@@ -89,8 +89,28 @@ class TestMotionMapper:
         assert tr.shape == (2, 3, 32, 32) and 0 <= tr.min() and tr.max() <= 1
 
     def test_bad_input_shape(self):
-        with pytest.raises(ValueError, match=r"got \(2, 3, 30, 32\)"):
-            MotionMapper()(torch.rand(2, 3, 30, 32), torch.rand(2, 3, 30, 32))
+        with pytest.raises(ValueError, match=r"got \(2, 3, 6, 32\)"):
+            MotionMapper()(torch.rand(2, 3, 6, 32), torch.rand(2, 3, 6, 32))
+
+    @pytest.mark.parametrize("size", [(30, 30), (32, 48), (9, 13)])
+    def test_any_frame_size_is_padded_and_cropped_back(self, size):
+        h, w = size
+        m = MotionMapper(net=NetConfig(motion="flow", channels=8, hidden=8, flow_hidden=8))
+        x, xn = torch.rand(2, 3, h, w), torch.rand(2, 3, h, w)
+        assert m(x, xn).image.shape == (2, 3, h, w)
+        assert torch.isfinite(m.model_step((x, xn)).total)
+        assert m.transfer(x[:1], xn, x[1:]).shape == (2, 3, h, w)
+
+    def test_pad_to_cell_repeats_the_edge(self):
+        from motionmap.model.module import pad_to_cell
+
+        x = torch.arange(30.0).view(1, 1, 5, 6)
+        p = pad_to_cell(x)
+        assert p.shape == (1, 1, 8, 8)
+        assert torch.equal(p[..., :5, :6], x) and torch.equal(p[..., 7, :6], x[..., 4, :])
+        assert torch.equal(p[..., :5, 7], x[..., :, 5])
+        same = torch.rand(1, 3, 8, 12)
+        assert pad_to_cell(same) is same
 
     def test_image_grid(self):
         m = MotionMapper()

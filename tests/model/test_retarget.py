@@ -50,7 +50,7 @@ def test_rgba_is_composited_over_black(ckpt):
         (np.zeros((3, 32, 32, 2), np.uint8), np.zeros((32, 32, 3), np.uint8), r"source_frames: expected uint8"),
         (np.zeros((3, 32, 32, 3), np.float32), np.zeros((32, 32, 3), np.uint8), r"source_frames: expected uint8"),
         (np.zeros((3, 32, 32, 3), np.uint8), np.zeros((16, 32, 3), np.uint8), r"target: size 32x16 differs"),
-        (np.zeros((3, 30, 30, 3), np.uint8), np.zeros((30, 30, 3), np.uint8), r"multiples of 4"),
+        (np.zeros((3, 6, 30, 3), np.uint8), np.zeros((6, 30, 3), np.uint8), r"30x6 is below the 8 px minimum"),
     ],
 )
 def test_bad_inputs_raise_one_line(ckpt, src, tgt, match):

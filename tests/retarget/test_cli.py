@@ -36,6 +36,21 @@ class TestSourceForms:
         assert anim.durations_ms == (want,) * 5
         check_rgba_result(anim.frames)
 
+    @pytest.mark.parametrize("width,height", [(30, 30), (32, 48)])
+    def test_frame_sizes_that_are_not_multiples_of_the_cell(self, ckpt, tmp_path, width, height):
+        """The model pads to its 4 px cells and crops back: a 30x30 or 32x48 animation comes out at its own size."""
+        from motionmap.io import Animation, write_animation
+
+        frames = np.zeros((5, height, width, 4), np.uint8)
+        frames[:, :30, :30] = blob_frames()[:, :30, :30]
+        tgt = np.zeros((height, width, 4), np.uint8)
+        tgt[:30, :30] = character()[:30, :30]
+        src = write_animation(tmp_path / "walk.gif", Animation(frames, (80,) * 5))
+        r = run_cli(["retarget", "--source", src, "--target", write_png(tmp_path / "hero.png", tgt),
+                     "--out", tmp_path / "out.gif", "--checkpoint", ckpt])
+        assert r.code == 0, r.err
+        assert read_animation(tmp_path / "out.gif").frames.shape == (5, height, width, 4)
+
     def test_grid_sheet(self, ckpt, tmp_path):
         frames = blob_frames()  # row1 of a 2-row grid of 32x32 cells, 5 columns
         sheet = np.zeros((64, 160, 4), np.uint8)
