@@ -2,7 +2,9 @@
 
 Each command module exposes ``add_parser(subparsers)`` (registering its ``argparse`` parser and setting
 ``func=run`` on it) and ``run(args) -> int``. A :class:`~motionmap.errors.MotionmapError` anywhere below becomes a
-one-line ``motionmap: error: ...`` on stderr and exit status 2, with no traceback.
+one-line ``motionmap: error: ...`` on stderr and exit status 2, with no traceback; so does an ``OSError`` (a full
+disk, no permission, a read-only filesystem, a name too long: :func:`~motionmap.errors.os_error_message`) and running
+out of memory.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from typing import List, Optional
 
 from motionmap import __version__
-from motionmap.errors import MotionmapError
+from motionmap.errors import MotionmapError, os_error_message
 
 # Subcommand modules, in the order `motionmap --help` lists them. A module that is not written yet is skipped.
 COMMAND_MODULES = ("train", "retarget", "eval", "data", "demo")
@@ -38,24 +40,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: str, exit_code: int = MotionmapError.exit_code) -> int:
+    print(f"motionmap: error: {message}", file=sys.stderr)
+    return exit_code
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # `motionmap train ...` hands everything after `train` to Lightning's own CLI parser.
     if argv[:1] == ["train"]:
         from motionmap.commands.train import run_lightning_cli
 
-        try:
-            return run_lightning_cli(argv[1:])
-        except MotionmapError as e:
-            print(f"motionmap: error: {e}", file=sys.stderr)
-            return e.exit_code
-    parser = build_parser()
-    args = parser.parse_args(argv)
+        command = lambda: run_lightning_cli(argv[1:])  # noqa: E731
+    else:
+        args = build_parser().parse_args(argv)
+        command = lambda: args.func(args)  # noqa: E731
+    # The one place where failures become one line: user errors, OS errors and memory. Anything else is a bug and
+    # keeps its traceback.
     try:
-        return int(args.func(args) or 0)
+        return int(command() or 0)
     except MotionmapError as e:
-        print(f"motionmap: error: {e}", file=sys.stderr)
-        return e.exit_code
+        return _error(str(e), e.exit_code)
+    except OSError as e:
+        return _error(os_error_message(e))
+    except MemoryError:
+        return _error("out of memory; use smaller or fewer frames, or close other programs")
     except KeyboardInterrupt:
         print("motionmap: interrupted", file=sys.stderr)
         return 130

@@ -51,6 +51,11 @@ def _check_frames(name: str, arr, ndim: int) -> np.ndarray:
     return arr
 
 
+def _check_batch_size(batch_size) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise MotionmapError(f"batch_size={batch_size!r}: must be an integer >= 1 (frames per model pass)")
+
+
 class Retargeter:
     """A trained MotionMapper in eval mode on one device. Build it with :meth:`load`."""
 
@@ -103,6 +108,7 @@ class Retargeter:
         """
         from motionmap.alpha import has_transparent_background, two_pass_rgba
 
+        _check_batch_size(batch_size)
         _check_frames("source_frames", source_frames, 4)
         _check_frames("target", target, 3)
         if keep_alpha and has_transparent_background(target):
@@ -120,8 +126,7 @@ class Retargeter:
                                  f"{source_frames.shape[2]}x{source_frames.shape[1]}; resize one to match")
         if len(source_frames) == 0:
             raise MotionmapError("source_frames: empty animation; pass at least one frame")
-        if batch_size < 1:
-            raise MotionmapError(f"batch_size={batch_size}: must be >= 1")
+        _check_batch_size(batch_size)
         out = []
         with torch.inference_mode():  # the flow refinement steps out of it for its own gradients
             a = _to_float(source_frames).to(self.device)  # (T, 3, H, W)

@@ -34,8 +34,12 @@ DEFAULT_BACKGROUNDS = 128
 
 
 def check_output_dir(out: PathLike) -> Path:
-    """``out`` as a Path, refusing an existing file or non-empty folder (an existing empty folder is fine)."""
+    """``out`` as a Path, refusing an existing file or non-empty folder (an existing empty folder is fine), a name
+    over 255 bytes and a folder that cannot be written (no permission, read-only disk)."""
+    from motionmap.io.atomic import check_output_location
+
     out = Path(out)
+    check_output_location(out)  # names that fit, a writable folder on a writable disk
     if out.exists():
         if not out.is_dir():
             raise MotionmapError(f"{out}: exists and is not a folder; choose a new --out")

@@ -12,6 +12,7 @@ Cells of a row beyond its real frame count are not stored.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -59,6 +60,7 @@ def write_frame_cache(
     shape = (n_characters, int(offsets[-1]), layout.frame_height, layout.frame_width, 4)
     arr = np.lib.format.open_memmap(str(path), mode="w+", dtype=np.uint8, shape=shape)
     try:
+        _reserve_space(path)
         for i in range(n_characters):
             arr[i] = frames_of(i)
             if progress is not None:
@@ -66,6 +68,15 @@ def write_frame_cache(
         arr.flush()
     finally:
         del arr
+
+
+def _reserve_space(path: Path) -> None:
+    """Allocate the (sparse) file's blocks now: on a full disk that is an ``OSError`` (ENOSPC, one line in the CLI),
+    where writing through the memory map later would kill the process with SIGBUS and leave its temporary folder."""
+    with open(path, "r+b") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(fh.fileno(), 0, size)
 
 
 def open_frame_cache(path: Path, expected_shape: Sequence[int]) -> np.ndarray:

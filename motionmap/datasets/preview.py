@@ -69,5 +69,5 @@ def write_preview(data_dir: PathLike, out: PathLike, overwrite: bool = False, ch
     ensure_writable_output(out, inputs=[data_dir], overwrite=overwrite)
     anim = preview_frames(SpriteDataset(data_dir), characters=characters, frames=frames)
     with atomic_file(out, overwrite=overwrite) as tmp:
-        iio.imwrite(tmp, anim, plugin="pillow", extension=".gif", duration=duration_ms, loop=0)
+        tmp.write_bytes(iio.imwrite("<bytes>", anim, plugin="pillow", extension=".gif", duration=duration_ms, loop=0))
     return out

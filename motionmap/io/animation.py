@@ -364,12 +364,12 @@ def write_apng(
     disposal = [i % 2 for i in range(len(frames))]
     with atomic_file(path, overwrite=overwrite) as tmp:
         if len(frames) == 1:
-            iio.imwrite(tmp, frames[0], plugin="pillow", extension=".png")
+            tmp.write_bytes(iio.imwrite("<bytes>", frames[0], plugin="pillow", extension=".png"))
         else:
-            iio.imwrite(
-                tmp, frames, plugin="pillow", extension=".png",
+            tmp.write_bytes(iio.imwrite(
+                "<bytes>", frames, plugin="pillow", extension=".png",
                 duration=list(durations), loop=int(loop), disposal=disposal, blend=0,
-            )
+            ))
     return Path(path)
 
 
@@ -379,7 +379,8 @@ def write_frames(folder: PathLike, frames: np.ndarray, overwrite: bool = False) 
     digits = max(3, len(str(len(frames) - 1)))
     with atomic_dir(folder, overwrite=overwrite) as tmp:
         for i, frame in enumerate(frames):
-            iio.imwrite(tmp / f"frame_{i:0{digits}d}.png", frame, plugin="pillow", extension=".png")
+            png = iio.imwrite("<bytes>", frame, plugin="pillow", extension=".png")  # encoded in memory: a full
+            (tmp / f"frame_{i:0{digits}d}.png").write_bytes(png)  # disk fails here, once, as a plain OSError
     return Path(folder)
 
 

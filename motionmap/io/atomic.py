@@ -4,14 +4,20 @@ Writers write into a temporary path beside the destination (same folder, so the 
 one filesystem) and only move it into place when writing finished without an exception. On failure the temporary
 path is removed, the destination is untouched, and folders created for the output are removed again.
 
+Temporary names are short whatever the destination's name (at most :data:`TEMP_NAME_STEM` characters of it), so a
+legal 254-byte ``--out`` does not fail at the end for want of a longer temporary name, and they carry the writer's
+process id: ``.<name>.mmtmp<pid>.<random><suffix>``. A writer killed with SIGKILL cannot clean up, so every writer
+first removes the temporaries beside its destination whose process is gone (:func:`remove_stale_temps`).
+
 >>> with atomic_file("out/walk.gif") as tmp:      # doctest: +SKIP
-...     write_something(tmp)                       # tmp: out/.walk.gif.<random>.gif
+...     write_something(tmp)                       # tmp: out/.walk.gif.mmtmp1234.<random>.gif
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +26,82 @@ from typing import Iterable, Iterator, List, Union
 from motionmap.errors import MotionmapError
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+# Characters of the destination's name kept in a temporary name: with the marker, pid, random part and suffix the
+# temporary name stays well under the 255-byte limit of common filesystems.
+TEMP_NAME_STEM = 40
+TEMP_SUFFIX_MAX = 12
+# Marks motionmap's temporaries (and nobody else's) as ``.<stem>.mmtmp<pid>.<random><suffix>``.
+_TEMP_PATTERN = re.compile(r"^\..*\.mmtmp(\d+)\.[^.]+(\.[^.]*)?$", re.DOTALL)
+# Longest file or folder name most filesystems allow (ext4, xfs, btrfs, tmpfs, APFS: 255 bytes).
+NAME_MAX = 255
+
+
+def _temp_prefix(path: Path) -> str:
+    """``.<first TEMP_NAME_STEM characters of the name>.mmtmp<pid>.``: bounded, and it names its writer."""
+    return f".{path.name[:TEMP_NAME_STEM]}.mmtmp{os.getpid()}."
+
+
+def _temp_suffix(path: Path, default: str) -> str:
+    suffix = path.suffix
+    return suffix if suffix and len(suffix) <= TEMP_SUFFIX_MAX else default
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, and belongs to someone else
+        return True
+    return True
+
+
+def remove_stale_temps(folder: PathLike) -> List[Path]:
+    """Remove motionmap temporaries in ``folder`` whose writer process is gone (a SIGKILL, a power cut); return them.
+
+    Only names of the form ``.<stem>.mmtmp<pid>.<random><suffix>`` (not ``.old``) are touched, and only when no
+    process ``pid`` runs (a live writer's temporaries, in this or another process, are left alone). Errors are ignored: cleaning up
+    is a courtesy, never a reason to fail.
+    """
+    removed: List[Path] = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_PATTERN.match(entry.name)
+        # ".old" is a user's previous output moved aside by atomic_dir: a kill at that instant must not lose it.
+        if not m or entry.name.endswith(".old") or _pid_alive(int(m.group(1))):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:
+            continue
+        removed.append(entry)
+    return removed
+
+
+def _resolve(path: Path) -> Path:
+    """``path.resolve()`` with a symlink loop as a one-line :class:`MotionmapError` (Python raises RuntimeError)."""
+    try:
+        return path.resolve()
+    except RuntimeError:
+        raise MotionmapError(f"{path}: symlink loop (too many levels of symbolic links); fix or remove the link") \
+            from None
+
+
+def _name_destination(error: BaseException, path: Path) -> None:
+    """Give an ``OSError`` that names no file (a write that hit a full disk) the destination's name, so the CLI's one
+    line says which output failed, not a temporary name the user never sees."""
+    if isinstance(error, OSError) and error.errno is not None and error.filename is None:
+        error.filename = str(path)
 
 
 def _exists_message(path: Path) -> str:
@@ -87,8 +169,9 @@ def atomic_file(path: PathLike, overwrite: bool = False) -> Iterator[Path]:
     if path.is_dir():
         raise MotionmapError(f"{path}: is a folder, expected a file path; choose another --out")
     created = _make_parents(path)
+    remove_stale_temps(path.parent)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=_temp_suffix(path, ".tmp"), dir=path.parent)
     except OSError as e:
         _remove_empty(created)
         raise MotionmapError(f"{path}: cannot write here ({e.strerror}); choose another --out")
@@ -101,10 +184,11 @@ def atomic_file(path: PathLike, overwrite: bool = False) -> Iterator[Path]:
         # mkstemp creates 0600 files; give the output the permissions a plain open() would have.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
         _remove_empty(created)
+        _name_destination(e, path)
         raise
 
 
@@ -121,8 +205,9 @@ def atomic_dir(path: PathLike, overwrite: bool = False) -> Iterator[Path]:
     path = Path(path)
     _check_destination(path, overwrite or _is_empty_dir(path))
     created = _make_parents(path)
+    remove_stale_temps(path.parent)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent))
     except OSError as e:
         _remove_empty(created)
         raise MotionmapError(f"{path}: cannot write here ({e.strerror}); choose another --out")
@@ -132,7 +217,7 @@ def atomic_dir(path: PathLike, overwrite: bool = False) -> Iterator[Path]:
         if path.exists() or path.is_symlink():
             if not (overwrite or _is_empty_dir(path)):  # appeared while we were writing
                 raise MotionmapError(_exists_message(path))
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".old", dir=path.parent))
             old.rmdir()
             os.replace(path, old)
             try:
@@ -147,14 +232,15 @@ def atomic_dir(path: PathLike, overwrite: bool = False) -> Iterator[Path]:
                     old.unlink()
         else:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         _remove_empty(created)
+        _name_destination(e, path)
         raise
 
 
 def _same_path(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
+    if _resolve(a) == _resolve(b):
         return True
     with contextlib.suppress(OSError):
         return os.path.samefile(a, b)
@@ -168,14 +254,14 @@ def ensure_not_input(out: PathLike, inputs: Iterable[PathLike]) -> None:
     the folder ``out`` (replacing the folder would delete it).
     """
     out_path = Path(out)
-    out_resolved = out_path.resolve()
+    out_resolved = _resolve(out_path)
     for inp in inputs:
         if inp is None:
             continue
         inp_path = Path(inp)
         if _same_path(out_path, inp_path):
             raise MotionmapError(f"{out}: is also an input ({inp}); choose another --out")
-        if out_resolved in inp_path.resolve().parents:
+        if out_resolved in _resolve(inp_path).parents:
             raise MotionmapError(f"{out}: contains the input {inp}; choose another --out")
 
 
@@ -185,5 +271,45 @@ def ensure_writable_output(out: PathLike, inputs: Iterable[PathLike] = (), overw
     Commands call this before any expensive work so that a bad ``--out`` fails fast; the writers check again.
     An existing empty folder passes (folder outputs fill it, see :func:`atomic_dir`).
     """
+    check_output_location(out)
     ensure_not_input(out, inputs)
     _check_destination(Path(out), overwrite or _is_empty_dir(Path(out)))
+
+
+def check_output_location(out: PathLike) -> None:
+    """Check, before any work, that ``out`` can be created: every name in it fits :data:`NAME_MAX` bytes, and its
+    nearest existing folder is a folder this process may write, on a writable filesystem.
+
+    Raises :class:`MotionmapError` naming the path and what to do. (A full disk can only show while writing; the CLI
+    reports that as one line too.)
+    """
+    path = Path(out)
+    for part in path.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise MotionmapError(f"{out}: the name {part[:24]}... is {len(os.fsencode(part))} bytes, longer than "
+                                 f"file names may be ({NAME_MAX} bytes); choose a shorter --out")
+    folder = path.parent
+    while True:
+        try:
+            if folder.exists():
+                break
+        except OSError:
+            break
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    folder = _resolve(folder if str(folder) else Path("."))
+    if not folder.is_dir():
+        raise MotionmapError(f"{folder}: is not a folder, so {out} cannot be created there; choose another --out")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        if _read_only_fs(folder):
+            raise MotionmapError(f"{folder}: read-only file system; choose an --out on a writable disk")
+        raise MotionmapError(f"{folder}: permission denied (cannot create files in this folder); choose another "
+                             "--out or fix the folder's permissions")
+
+
+def _read_only_fs(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False

@@ -79,6 +79,9 @@ def check_image_file(path: PathLike) -> Tuple[int, int]:
                 logical = _gif_logical_screen(p) if im.format == "GIF" else None
     except UnidentifiedImageError:
         raise _unreadable(path, "not an image file (or a format motionmap cannot read)") from None
+    except PermissionError:  # an OSError, but not a corrupt file: say so, or the user re-exports for nothing
+        raise MotionmapError(f"{path}: permission denied (cannot read the file); check its permissions "
+                             "(chmod u+r) or copy it somewhere readable") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MotionmapError(
             f"{path}: image is too large to decode safely; "
@@ -253,7 +256,7 @@ def write_png(path: PathLike, image: np.ndarray, overwrite: bool = False) -> Pat
     """Write ``image`` (``uint8 [H,W,3]`` RGB or ``[H,W,4]`` RGBA) as a PNG, atomically. Returns the path."""
     image = _check_uint8_image(image, "write_png image")
     with atomic_file(path, overwrite=overwrite) as tmp:
-        iio.imwrite(tmp, np.ascontiguousarray(image), plugin="pillow", extension=".png")
+        tmp.write_bytes(iio.imwrite("<bytes>", np.ascontiguousarray(image), plugin="pillow", extension=".png"))
     return Path(path)
 
 

@@ -98,3 +98,10 @@ def test_shipped_default_loads_and_moves_the_target():
     assert out.shape == (len(source), 64, 64, 3) and out.dtype == np.uint8
     moved = [np.abs(f.astype(int) - target).sum() for f in out[1:]]
     assert max(moved) > 0  # the target does not just stand still
+
+
+@pytest.mark.parametrize("batch_size", [1.5, 0, -2, "8", True, None])
+def test_bad_batch_size_names_the_argument(ckpt, batch_size):
+    with pytest.raises(MotionmapError, match=r"batch_size=.*must be an integer >= 1") as e:
+        Retargeter.load(ckpt).retarget(sprites(2), sprites(1, seed=1)[0], batch_size=batch_size)
+    assert "\n" not in str(e.value)
