@@ -23,22 +23,14 @@ from motionmap.cli import main
 from motionmap.errors import os_error_message
 from motionmap.io.animation import write_frames, write_gif
 from motionmap.io.atomic import remove_stale_temps
-from motionmap.io.images import write_png
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def inputs(tmp_path, tiny_checkpoint):
-    """A source GIF (4 frames of 16x16 noise), a target PNG and a checkpoint, in tmp_path/in."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "in"
-    frames = rng.integers(0, 255, (4, 16, 16, 3), np.uint8)
-    src = write_gif(folder / "walk.gif", frames)
-    tgt = write_png(folder / "hero.png", frames[0])
-    ckpt = folder / "model.ckpt"
-    shutil.copyfile(tiny_checkpoint, ckpt)
-    return src, tgt, ckpt
+def inputs(sprite_inputs):
+    """A source GIF, a target PNG and a checkpoint (see conftest)."""
+    return sprite_inputs
 
 
 def _retarget(src, tgt, ckpt, out):
@@ -142,7 +134,7 @@ class TestFullDisk:
     def test_retarget_output(self, full_disk, inputs, capsys, monkeypatch, out):
         import motionmap.retarget as retarget
 
-        big = np.random.default_rng(1).integers(0, 255, (4, 64, 64, 3), np.uint8)  # noise: > 8 kB in any format
+        big = np.random.default_rng(1).integers(0, 255, (3, 96, 96, 3), np.uint8)  # noise: > 8 kB in any format
         monkeypatch.setattr(retarget.Retargeter, "retarget", lambda self, s, t, **k: big)
         assert _retarget(*inputs, full_disk / out) == 2
         line = _one_error_line(capsys)

@@ -36,19 +36,6 @@ def _listing(folder: Path):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-@pytest.fixture
-def sprite_inputs(tmp_path, tiny_checkpoint):
-    """A source GIF (3 frames 16x16), a target PNG and a checkpoint, in tmp_path/in."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "in"
-    frames = rng.integers(0, 255, (3, 16, 16, 3), np.uint8)
-    src = write_gif(folder / "walk.gif", frames)
-    tgt = write_png(folder / "hero.png", frames[0][::-1].copy())
-    ckpt = folder / "model.ckpt"
-    ckpt.write_bytes(tiny_checkpoint.read_bytes())
-    return src, tgt, ckpt
-
-
 def _retarget(src, tgt, ckpt, out, *extra):
     return main(["retarget", "--source", str(src), "--target", str(tgt), "--checkpoint", str(ckpt), "--out", str(out),
                  "--device", "cpu", *extra])
