@@ -1,7 +1,8 @@
-"""``motionmap data``: build datasets (synthetic or from LPC layers) and preview them.
+"""``motionmap data``: build datasets (synthetic, from LPC layers, or imported from a user's sprites) and preview them.
 
     motionmap data synth --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
     motionmap data lpc --layers DIR [--layers DIR2] --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
+    motionmap data import INPUT... --out DIR [--frame-size WxH] [--rows NAMES|FILE] [--seed 0] [--preview FILE.gif]
     motionmap data preview --data DIR --out FILE.gif [--overwrite]
 
 The format is documented in ``data/README.md``.
@@ -31,7 +32,7 @@ def add_parser(subparsers) -> None:
         help="build a training dataset (synthetic or LPC) or preview one",
         description="Build datasets in the motionmap-sprites format (see data/README.md), or preview one as a GIF.",
     )
-    sub = parser.add_subparsers(dest="data_command", metavar="{synth,lpc,preview}")
+    sub = parser.add_subparsers(dest="data_command", metavar="{synth,lpc,import,preview}")
     sub.required = True
 
     synth = sub.add_parser("synth", help="generate the built-in synthetic sprite dataset (no download)")
@@ -44,6 +45,22 @@ def add_parser(subparsers) -> None:
              "...); repeat to mix libraries, the characters are shared out evenly",
     )
     _add_build_options(lpc)
+
+    imp = sub.add_parser(
+        "import", help="import your own sprites: Aseprite exports, sheets, GIF/APNG, frame folders",
+        description="One character per input: an Aseprite .json export (json-array or json-hash; tags are "
+                    "animations), a composed LPC sheet, a grid sheet (--frame-size, --rows), a GIF/APNG, or a folder "
+                    "of GIF/APNG files and PNG-frame folders. All inputs need one frame size, 8..256 px.",
+    )
+    imp.add_argument("inputs", nargs="+", metavar="INPUT", help="character files or folders (at least 2)")
+    imp.add_argument("--out", required=True, metavar="DIR", help="new dataset folder (must not exist, or be empty)")
+    imp.add_argument("--frame-size", metavar="WxH", help="frame size of grid sheets, e.g. 32x32")
+    imp.add_argument("--rows", metavar="NAMES|FILE",
+                     help="names of a grid sheet's rows, top to bottom: walk_down,walk_up,... (- skips a row), or a "
+                          "text file with one per line or a JSON list; a _up/_left/_down/_right suffix is the facing")
+    imp.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the split and backgrounds (default 0)")
+    imp.add_argument("--preview", metavar="FILE.gif", help="also write a preview GIF of the dataset")
+    imp.set_defaults(func=run)
 
     preview = sub.add_parser("preview", help="write a GIF of a dataset's characters animating over backgrounds")
     preview.add_argument("--data", required=True, metavar="DIR", help="dataset folder")
@@ -84,7 +101,15 @@ def run(args) -> int:
         _check_preview_target(args.preview)
         if Path(args.preview).resolve().is_relative_to(Path(args.out).resolve()):
             raise MotionmapError(f"{args.preview}: the preview must not go inside the dataset folder {args.out}")
-    if args.data_command == "synth":
+    if args.data_command == "import":
+        from motionmap.datasets.build import build_import_dataset
+        from motionmap.datasets.importer import parse_row_map
+
+        rows = parse_row_map(args.rows) if args.rows is not None else None
+        if args.rows is not None and args.frame_size is None:
+            raise MotionmapError("--rows names the rows of a grid sheet: give its --frame-size WxH too")
+        out = build_import_dataset(args.inputs, args.out, frame_size=args.frame_size, rows=rows, seed=args.seed)
+    elif args.data_command == "synth":
         out = build_synth_dataset(args.out, characters=args.characters, seed=args.seed)
     else:
         layers = [Path(p) for p in args.layers]
@@ -92,9 +117,10 @@ def run(args) -> int:
             if not folder.is_dir():
                 raise MotionmapError(f"{folder}: no such folder; give --layers the folder holding body/, hair/, ...")
         out = build_lpc_dataset(layers, args.out, characters=args.characters, seed=args.seed)
-    n_train, n_val, n_frames = dataset_summary(out)
-    print(f"wrote {args.data_command} dataset {out}: {n_train} train + {n_val} val characters, "
-          f"{n_frames} frames each (manifest.json, characters/, backgrounds.png, frames.npy)")
+    s = dataset_summary(out)
+    print(f"wrote {args.data_command} dataset {out}: {s.n_train} train + {s.n_val} val characters, "
+          f"{s.n_rows} animation rows, {s.n_frames} frames of {s.frame_size[0]}x{s.frame_size[1]} "
+          "(manifest.json, characters/, backgrounds.png, frames.npy)")
     if args.preview:
         print(f"wrote preview {write_preview(out, args.preview)}")
     return 0

@@ -1,6 +1,6 @@
-"""Dataset builders: the synthetic set (no download) and sets composed from LPC layer folders.
+"""Dataset builders: the synthetic set (no download), sets composed from LPC layer folders, and a user's own sprites.
 
-Both write the ``motionmap-sprites`` format (``data/README.md``) into a temporary folder beside ``out`` and rename it
+All write the ``motionmap-sprites`` format (``data/README.md``) into a temporary folder beside ``out`` and rename it
 into place at the end, so an error or Ctrl-C leaves nothing behind. The frame cache ``frames.npy`` is written in the
 same pass, from the sheets already in memory, so training starts without decoding a PNG.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -68,12 +68,16 @@ def write_dataset(
     render: Callable[[int], np.ndarray],
     backgrounds: np.ndarray,
     progress: bool = True,
+    row_frames: Optional[Sequence[Sequence[int]]] = None,
+    durations_ms: Optional[Sequence[Sequence[Sequence[int]]]] = None,
 ) -> Path:
     """Write a complete dataset to ``out`` atomically.
 
     recipes: one JSON-able dict per character (stored in the manifest). render(i) -> uint8 [H, W, 4], the RGBA sheet
     of character ``i`` in ``layout``. Sheets are rendered once; their frames also fill ``frames.npy``.
     backgrounds: uint8 [N, h, w, 3], frame-sized backgrounds, stored as the strip ``backgrounds.png``.
+    row_frames, durations_ms: per character, its own frame count per layout row and the frames' durations (format
+    version 2, for characters with different animation sets); ``None``: every character fills every row.
     """
     from motionmap.io.images import write_png
     from motionmap.io.atomic import atomic_dir
@@ -90,7 +94,9 @@ def write_dataset(
     splits = assign_splits(n, seed)
     entries = tuple(
         CharacterEntry(
-            id=character_id(i), sheet=f"characters/{character_id(i)}.png", split=splits[i], recipe=recipes[i]
+            id=character_id(i), sheet=f"characters/{character_id(i)}.png", split=splits[i], recipe=recipes[i],
+            row_frames=tuple(int(k) for k in row_frames[i]) if row_frames is not None else None,
+            durations_ms=tuple(tuple(int(d) for d in r) for r in durations_ms[i]) if durations_ms is not None else None,
         )
         for i in range(n)
     )
@@ -210,9 +216,68 @@ def build_lpc_dataset(
     )
 
 
-def dataset_summary(root: PathLike) -> Tuple[int, int, int]:
-    """``(n_train, n_val, n_frames_per_character)`` of the dataset at ``root`` (for CLI messages)."""
+def build_import_dataset(
+    inputs: Sequence[PathLike],
+    out: PathLike,
+    frame_size: object = None,
+    rows: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> Path:
+    """Import a user's sprites, one character per input (:mod:`motionmap.datasets.importer`), into a dataset at ``out``.
+
+    The layout is the union of every character's animations (rows in order of first appearance, each as long as its
+    longest take); each character's sheet fills the rows it has, and the manifest (version 2) records its own frame
+    count per row (0 where it lacks the animation) and the frames' durations. All inputs need one frame size within
+    8..256 px (a clear error otherwise). Returns ``out``.
+    """
+    from motionmap.datasets.importer import read_characters
+    from motionmap.io.sheets import assemble_sheet
+    from motionmap.layout import RowSpec
+
+    check_output_dir(out)
+    if len(inputs) < 2:
+        raise MotionmapError(
+            f"{len(inputs)} input(s): a dataset needs at least 2 characters (one goes to validation); give more inputs"
+        )
+    characters = read_characters(inputs, frame_size, rows)
+    longest: Dict[Any, int] = {}
+    for c in characters:
+        for key, anim in c.animations:
+            longest[key] = max(longest.get(key, 0), len(anim))
+    w, h = characters[0].frame_size
+    layout = SheetLayout(w, h, max(longest.values()), tuple(RowSpec(k.name, k.facing, n) for k, n in longest.items()))
+    keys = list(longest)
+    tables = [dict(c.animations) for c in characters]
+    counts = [[len(t[k]) if k in t else 0 for k in keys] for t in tables]
+    durations = [[list(t[k].durations_ms) if k in t else [] for k in keys] for t in tables]
+    blank = np.zeros((1, h, w, 4), np.uint8)
+    recipes = [{"input": c.source.name, "kind": c.kind, "animations": [k.label for k, _ in c.animations]}
+               for c in characters]
+
+    def render(i: int) -> np.ndarray:
+        return assemble_sheet([tables[i][k].frames if k in tables[i] else blank for k in keys], layout)
+
+    return write_dataset(out, "import", seed, layout, recipes, render, dataset_backgrounds(seed, layout),
+                         progress=progress, row_frames=counts, durations_ms=durations)
+
+
+class DatasetSummary(NamedTuple):
+    """What a CLI message says about a built dataset: characters per split, animation rows, real frames of all
+    characters together, and the frame size ``(w, h)``."""
+
+    n_train: int
+    n_val: int
+    n_rows: int
+    n_frames: int
+    frame_size: Tuple[int, int]
+
+
+def dataset_summary(root: PathLike) -> DatasetSummary:
+    """The :class:`DatasetSummary` of the dataset at ``root``."""
     from motionmap.datasets.dataset import SpriteDataset
 
     ds = SpriteDataset(root)
-    return len(ds.split_indices("train")), len(ds.split_indices("val")), ds.frames_shape[1]
+    rows = ds.row_frames()
+    return DatasetSummary(len(ds.split_indices("train")), len(ds.split_indices("val")), rows.shape[1],
+                          int(rows.sum()), (ds.layout.frame_width, ds.layout.frame_height))

@@ -65,6 +65,7 @@ class PairSampling(NamedTuple):
 
     characters: np.ndarray  # int64 [n] character indices of the split
     offsets: np.ndarray  # int64 [R+1] row offsets into the frame axis
+    row_frames: Optional[np.ndarray]  # int64 [N_all, R] per-character frames per row; None: every row full
     n_backgrounds: int
     backgrounds: str  # one of BACKGROUND_MODES
     max_gap: Optional[int]
@@ -75,18 +76,26 @@ class PairSampling(NamedTuple):
 def sample_pairs(s: PairSampling, rng: np.random.Generator, batch_size: int) -> Dict[str, np.ndarray]:
     """Draw ``batch_size`` pairs: characters, rows, frame pairs, backgrounds, flips and jitter (numpy, no pixels).
 
-    The first frame is uniform over all frames of the split (so longer rows are drawn more often); the second is a
-    different frame of the same row at most ``max_gap`` away (either direction), or the same frame when the row has
-    one frame or ``max_gap == 0``.
+    The character is uniform over the split; the first frame uniform over that character's frames (so longer rows
+    are drawn more often); the second is a different frame of the same row at most ``max_gap`` away (either
+    direction), or the same frame when the row has one frame or ``max_gap == 0``. Characters with their own row
+    counts (imported sets) only draw rows they have.
     """
     b = batch_size
-    counts = np.diff(s.offsets)
-    n_frames = int(s.offsets[-1])
     character = s.characters[rng.integers(len(s.characters), size=b)]
-    f = rng.integers(n_frames, size=b)
-    row = np.searchsorted(s.offsets, f, side="right") - 1
-    n = counts[row]
-    i = f - s.offsets[row]
+    if s.row_frames is None:
+        counts = np.diff(s.offsets)
+        f = rng.integers(int(s.offsets[-1]), size=b)
+        row = np.searchsorted(s.offsets, f, side="right") - 1
+        n = counts[row]
+        i = f - s.offsets[row]
+    else:
+        own = s.row_frames[character]  # (B, R)
+        ends = np.cumsum(own, axis=1)  # (B, R): end of each row in the character's own frame order
+        f = (rng.random(b) * ends[:, -1]).astype(np.int64)  # (B,) uniform over the character's frames
+        row = (ends <= f[:, None]).sum(axis=1)  # (B,) the row holding frame f (empty rows are skipped)
+        n = own[np.arange(b), row]
+        i = f - (ends[np.arange(b), row] - n)
     gap = n - 1 if s.max_gap is None else np.minimum(n - 1, s.max_gap)
     lo = np.maximum(0, i - gap)
     hi = np.minimum(n - 1, i + gap)
@@ -292,6 +301,7 @@ class FramePairDataModule(pl.LightningDataModule):
         return PairSampling(
             characters=self.dataset.split_indices(split),
             offsets=self.dataset.row_offsets,
+            row_frames=None if self.dataset.uniform_rows else self.dataset.row_frames(),
             n_backgrounds=int(self._backgrounds_cpu.shape[0]),
             backgrounds=self.backgrounds,
             max_gap=self.max_gap,

@@ -15,6 +15,7 @@ from motionmap.datasets.format import (
     FRAMES,
     CharacterEntry,
     Manifest,
+    character_row_frames,
     read_manifest,
     row_offsets,
     split_indices,
@@ -63,6 +64,18 @@ class SpriteDataset:
     def row_offsets(self) -> np.ndarray:
         """int64 [R+1]: row ``r``'s frames are ``frames()[:, offsets[r]:offsets[r+1]]``."""
         return row_offsets(self.layout)
+
+    def row_frames(self) -> np.ndarray:
+        """int64 [N_characters, R]: each character's real frames per row (imported characters may lack rows: 0).
+
+        Character ``i``'s row ``r`` is ``frames()[i, offsets[r]:offsets[r] + row_frames()[i, r]]``.
+        """
+        return character_row_frames(self.characters, self.layout)
+
+    @property
+    def uniform_rows(self) -> bool:
+        """True when every character fills every row of the layout (synthetic and LPC sets)."""
+        return all(c.row_frames is None for c in self.characters)
 
     @property
     def frames_shape(self) -> Tuple[int, int, int, int, int]:

@@ -10,10 +10,15 @@ A dataset is a folder::
 
 ``manifest.json``::
 
-    {"format": "motionmap-sprites", "version": 1, "source": "synth" | "lpc", "seed": 0,
+    {"format": "motionmap-sprites", "version": 1, "source": "synth" | "lpc" | "import", "seed": 0,
      "layout": {...SheetLayout.to_json()...},
      "characters": [{"id": "c0000", "sheet": "characters/c0000.png", "split": "train" | "val", "recipe": {...}}],
      "backgrounds": "backgrounds.png"}
+
+Version 2 (imported sets, whose characters have different animation sets) adds to each character
+``"row_frames": [n_0, ..., n_R-1]``, its own frame count per layout row (0: the character lacks that animation;
+at most the layout row's count, which is the largest over the characters), and ``"durations_ms"``: one list of
+``n_r`` frame durations per row. Versions 1 and 2 are both read; a version-1 character has every row's full count.
 
 The split is by character: a character's every frame is in one split only. This module is pure data and validation;
 building lives in :mod:`motionmap.datasets.build`, reading frames in :mod:`motionmap.datasets.cache`.
@@ -22,9 +27,9 @@ building lives in :mod:`motionmap.datasets.build`, reading frames in :mod:`motio
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -32,12 +37,14 @@ from motionmap.errors import MotionmapError
 from motionmap.layout import SheetLayout
 
 FORMAT = "motionmap-sprites"
-VERSION = 1
+VERSION = 2
+# Version 1 has no per-character row_frames/durations_ms; builders still write 1 when no character needs them.
+READABLE_VERSIONS: Tuple[int, ...] = (1, 2)
 MANIFEST = "manifest.json"
 BACKGROUNDS = "backgrounds.png"
 FRAMES = "frames.npy"
 SPLITS: Tuple[str, ...] = ("train", "val")
-SOURCES: Tuple[str, ...] = ("synth", "lpc")
+SOURCES: Tuple[str, ...] = ("synth", "lpc", "import")
 
 # Why 10 %: enough validation characters to see over-fitting on the default 64-character set (6 of them) while
 # keeping most characters for training; at least one so a validation loop always has data.
@@ -46,15 +53,26 @@ VAL_FRACTION = 0.1
 
 @dataclass(frozen=True)
 class CharacterEntry:
-    """One character of a dataset: its id, its sheet path relative to the dataset folder, its split and recipe."""
+    """One character of a dataset: its id, its sheet path relative to the dataset folder, its split and recipe.
+
+    ``row_frames`` (version 2): the character's own frame count per layout row, 0 where it lacks the animation;
+    ``None`` means every row's full count. ``durations_ms``: one tuple of frame durations per row, or ``None``.
+    """
 
     id: str
     sheet: str
     split: str
     recipe: Dict[str, Any]
+    row_frames: Optional[Tuple[int, ...]] = None
+    durations_ms: Optional[Tuple[Tuple[int, ...], ...]] = None
 
     def to_json(self) -> dict:
-        return {"id": self.id, "sheet": self.sheet, "split": self.split, "recipe": self.recipe}
+        d = {"id": self.id, "sheet": self.sheet, "split": self.split, "recipe": self.recipe}
+        if self.row_frames is not None:
+            d["row_frames"] = list(self.row_frames)
+        if self.durations_ms is not None:
+            d["durations_ms"] = [list(r) for r in self.durations_ms]
+        return d
 
 
 @dataclass(frozen=True)
@@ -67,7 +85,12 @@ class Manifest:
     characters: Tuple[CharacterEntry, ...]
     backgrounds: str = BACKGROUNDS
     format: str = FORMAT
-    version: int = VERSION
+
+    @property
+    def version(self) -> int:
+        """2 when a character carries its own row counts or durations, else 1 (what older motionmap reads)."""
+        per_character = any(c.row_frames is not None or c.durations_ms is not None for c in self.characters)
+        return VERSION if per_character else 1
 
     def to_json(self) -> dict:
         return {
@@ -117,6 +140,39 @@ def _require(d: dict, key: str, kind: type, where: Path) -> Any:
     return value
 
 
+def _row_frames(c: dict, layout: SheetLayout, here: Path) -> Optional[Tuple[int, ...]]:
+    if "row_frames" not in c:
+        return None
+    counts = _require(c, "row_frames", list, here)
+    full = [r.frames for r in layout.rows]
+    if (len(counts) != len(full) or any(isinstance(n, bool) or not isinstance(n, int) for n in counts)
+            or any(not 0 <= n <= m for n, m in zip(counts, full)) or not any(counts)):
+        raise MotionmapError(
+            f"{here}: 'row_frames' should be {len(full)} integers, each between 0 and its row's frame count, "
+            "not all 0; rebuild the dataset"
+        )
+    return tuple(counts)
+
+
+def _durations(c: dict, entry: CharacterEntry, layout: SheetLayout, here: Path) -> Tuple[Tuple[int, ...], ...]:
+    rows = _require(c, "durations_ms", list, here)
+    counts = entry.row_frames if entry.row_frames is not None else tuple(r.frames for r in layout.rows)
+    ok = len(rows) == len(counts) and all(
+        isinstance(r, list) and len(r) == n and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in r)
+        for r, n in zip(rows, counts)
+    )
+    if not ok:
+        raise MotionmapError(f"{here}: 'durations_ms' should hold one list of positive durations per row, as long "
+                             "as the row; rebuild the dataset")
+    return tuple(tuple(r) for r in rows)
+
+
+def character_row_frames(characters: Sequence[CharacterEntry], layout: SheetLayout) -> np.ndarray:
+    """int64 [N, R]: each character's real frame count per layout row (the layout's count where it has no own)."""
+    full = [r.frames for r in layout.rows]
+    return np.array([c.row_frames if c.row_frames is not None else full for c in characters], dtype=np.int64)
+
+
 def parse_manifest(d: Any, where: Path) -> Manifest:
     """Validate a decoded manifest; every problem is a one-line :class:`MotionmapError` naming ``where``."""
     if not isinstance(d, dict):
@@ -125,10 +181,10 @@ def parse_manifest(d: Any, where: Path) -> Manifest:
     if fmt != FORMAT:
         raise MotionmapError(f"{where}: format {fmt!r} is not {FORMAT!r}; point at a folder made by `motionmap data`")
     version = _require(d, "version", int, where)
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
         raise MotionmapError(
-            f"{where}: dataset format version {version} is not supported (this motionmap reads version {VERSION}); "
-            "rebuild it with this motionmap's `motionmap data`"
+            f"{where}: dataset format version {version} is not supported (this motionmap reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}); rebuild it with this motionmap's `motionmap data`"
         )
     source = _require(d, "source", str, where)
     seed = _require(d, "seed", int, where)
@@ -148,7 +204,10 @@ def parse_manifest(d: Any, where: Path) -> Manifest:
             sheet=_require(c, "sheet", str, here),
             split=_require(c, "split", str, here),
             recipe=_require(c, "recipe", dict, here),
+            row_frames=_row_frames(c, layout, here) if version >= 2 else None,
         )
+        if version >= 2 and "durations_ms" in c:
+            entry = replace(entry, durations_ms=_durations(c, entry, layout, here))
         if entry.split not in SPLITS:
             raise MotionmapError(
                 f"{here}: split {entry.split!r} is not one of {', '.join(SPLITS)}; rebuild the dataset"

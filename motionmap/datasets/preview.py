@@ -14,13 +14,17 @@ from motionmap.layout import SheetLayout
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _preview_rows(layout: SheetLayout, n: int) -> List[int]:
-    """One sheet row per character, cycling through the animations, front-facing where there is a front."""
+def _preview_rows(layout: SheetLayout, n: int, row_frames: np.ndarray) -> List[int]:
+    """One sheet row per character, cycling through the animations, front-facing where there is a front; only rows
+    the character has (``row_frames`` int64 [N, R] > 0)."""
     names = layout.animation_names
     rows = []
     for k in range(n):
-        name = names[k % len(names)]
-        candidates = [i for i, r in enumerate(layout.rows) if r.name == name]
+        for step in range(len(names)):
+            name = names[(k + step) % len(names)]
+            candidates = [i for i, r in enumerate(layout.rows) if r.name == name and row_frames[k, i] > 0]
+            if candidates:
+                break
         candidates.sort(key=lambda i: layout.rows[i].facing != "down")  # front view first, then the others
         rows.append(candidates[(k // len(names)) % len(candidates)])
     return rows
@@ -45,8 +49,9 @@ def preview_frames(dataset, characters: int = 8, frames: int = 24, scale: int = 
     frames_of = (lambda k: dataset.frames()[k]) if dataset.has_frame_cache() else dataset.sheet_frames
     bgs = dataset.backgrounds()
     out = np.zeros((frames, grid_rows * h, cols * w, 3), dtype=np.uint8)
-    for k, row in enumerate(_preview_rows(layout, n)):
-        count = layout.rows[row].frames
+    row_frames = dataset.row_frames()
+    for k, row in enumerate(_preview_rows(layout, n, row_frames)):
+        count = int(row_frames[k, row])
         clip = np.asarray(frames_of(k)[offsets[row]:offsets[row] + count])  # (count, h, w, 4)
         clip = clip[np.arange(frames) % count]  # (frames, h, w, 4)
         bg = bgs[(k * 7) % len(bgs)]  # (h, w, 3)

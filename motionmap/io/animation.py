@@ -110,7 +110,7 @@ def _natural_key(text: str):
     return natural_key(text)
 
 
-def _frame_files(folder: Path) -> List[Path]:
+def frame_files(folder: Path) -> List[Path]:
     files = [
         p
         for p in folder.iterdir()
@@ -125,7 +125,7 @@ def read_frame_folder(folder: PathLike) -> Animation:
     Raises :class:`MotionmapError` for a folder without PNG frames or frames of different sizes (naming the file).
     """
     folder = Path(folder)
-    files = _frame_files(folder)
+    files = frame_files(folder)
     if not files:
         raise MotionmapError(f"{folder}: no PNG frames in this folder; put numbered frames (frame_000.png, ...) in it")
     if len(files) > MAX_FRAMES:
@@ -147,7 +147,7 @@ def read_frame_folder(folder: PathLike) -> Animation:
     return Animation.uniform(np.stack(frames))
 
 
-def _read_animated_file(path: Path) -> Animation:
+def read_animated_file(path: Path) -> Animation:
     frames, durations = [], []
     for frame, meta in iter_frames(path):
         frames.append(frame)
@@ -214,7 +214,7 @@ def read_animation(
     elif is_sheet:
         sheet = read_image(p)
     else:
-        anim = _read_animated_file(p)
+        anim = read_animated_file(p)
         if len(anim) == 1:
             height, width = anim.frames.shape[1:3]
             if is_lpc_size(width, height) or frame_size is not None:

@@ -54,9 +54,9 @@ class TestOpen:
     def test_wrong_version(self, copy_of_tiny):
         path = copy_of_tiny / "manifest.json"
         d = json.loads(path.read_text())
-        d["version"] = 2
+        d["version"] = 3
         path.write_text(json.dumps(d))
-        with pytest.raises(MotionmapError, match="version 2 is not supported"):
+        with pytest.raises(MotionmapError, match="version 3 is not supported"):
             SpriteDataset(copy_of_tiny)
 
     def test_missing_sheet_names_the_file(self, copy_of_tiny):

@@ -102,3 +102,33 @@ def test_split_indices():
     assert list(split_indices(chars, "val")) == [1, 3]
     with pytest.raises(MotionmapError, match="split 'test'"):
         split_indices(chars, "test")
+
+
+class TestVersion2:
+    """Per-character row counts and durations (imported sets): version 2, written only when a character needs it."""
+
+    def _char(self, **over):
+        c = {"id": "c0000", "sheet": "characters/c0000.png", "split": "train", "recipe": {},
+             "row_frames": [5, 0, 1], "durations_ms": [[100] * 5, [], [70]]}
+        c.update(over)
+        return c
+
+    def test_round_trip_and_version(self, tmp_path):
+        m = parse_manifest(_manifest(version=2, characters=[self._char()]), tmp_path / "manifest.json")
+        assert m.characters[0].row_frames == (5, 0, 1) and m.characters[0].durations_ms == ((100,) * 5, (), (70,))
+        assert m.version == 2 and json.loads(m.dumps())["version"] == 2
+        assert parse_manifest(json.loads(m.dumps()), tmp_path) == m
+        plain = parse_manifest(_manifest(version=1), tmp_path)
+        assert plain.version == 1 and "row_frames" not in plain.dumps()  # synth/lpc sets keep writing version 1
+
+    @pytest.mark.parametrize("over, message", [
+        ({"row_frames": [5, 0]}, "'row_frames' should be 3 integers"),
+        ({"row_frames": [6, 0, 1]}, "'row_frames' should be 3 integers"),
+        ({"row_frames": [0, 0, 0]}, "not all 0"),
+        ({"durations_ms": [[100] * 5, [], []]}, "'durations_ms' should hold"),
+        ({"durations_ms": [[100] * 4 + [0], [], [70]]}, "'durations_ms' should hold"),
+    ])
+    def test_bad_per_character_rows(self, tmp_path, over, message):
+        with pytest.raises(MotionmapError, match=message) as e:
+            parse_manifest(_manifest(version=2, characters=[self._char(**over)]), tmp_path / "manifest.json")
+        assert "manifest.json" in str(e.value) and "\n" not in str(e.value)

@@ -1,4 +1,5 @@
-"""Hypothesis fuzzing of every image/animation reader with random, truncated and mutated PNG/GIF/APNG bytes.
+"""Hypothesis fuzzing of every image/animation reader with random, truncated and mutated PNG/GIF/APNG bytes, and of
+the Aseprite JSON reader with mutated JSON documents.
 
 The contract: a hostile or broken file gives :class:`MotionmapError` (one line), never another exception, a crash or a
 hang. Each example is run under an alarm (``HANG_SECONDS``) so a decoder loop fails the test instead of stalling CI,
@@ -8,7 +9,9 @@ and Hypothesis' deadline flags slow inputs. The number of inputs tried is printe
 
 from __future__ import annotations
 
+import copy
 import io
+import json
 import os
 import shutil
 import signal
@@ -21,8 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from motionmap.datasets.importer import read_character
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import encode_gif, read_animation, read_sheet, write_apng
+from motionmap.io.aseprite import read_aseprite
 from motionmap.io.images import read_image
 
 # ~3-8 ms per input (6 reader calls) on 2 shared cores: 1200 inputs keep this test at 6-15 s in CI. A longer hunt:
@@ -127,8 +132,9 @@ def hostile_bytes(draw):
 
 
 def _readers(folder: Path, name: str, data: bytes):
-    """Every reader on ``data``: as a file (read_image, read_animation, read_sheet, read_animation as a sheet), as
-    a frame of a frame folder, and as the body layer of an LPC layer folder."""
+    """Every reader on ``data``: as a file (read_image, read_animation, read_sheet, read_animation as a sheet, an
+    imported grid sheet or animation), as a frame of a frame folder, as the body layer of an LPC layer folder, and as
+    the image of an Aseprite export."""
     suffix = Path(name).suffix if name.endswith(".gif") else ".png"
     path = folder / f"input{suffix}"
     path.write_bytes(data)
@@ -139,7 +145,12 @@ def _readers(folder: Path, name: str, data: bytes):
     layers = folder / "layers" / "body"
     layers.mkdir(parents=True)
     (layers / "body.png").write_bytes(data)
+    export = folder / "export.json"
+    export.write_text(json.dumps(_aseprite_doc(path.name)))
     return [
+        ("read_aseprite(image)", lambda: read_aseprite(export)),
+        ("read_character(grid)", lambda: read_character(path, frame_size=(4, 4))),
+        ("read_character(file)", lambda: read_character(path)),
         ("read_image", lambda: read_image(path)),
         ("read_animation(file)", lambda: read_animation(path)),
         ("read_animation(sheet)", lambda: read_animation(path, animation="walk", frame_size="4x4")),
@@ -147,6 +158,17 @@ def _readers(folder: Path, name: str, data: bytes):
         ("read_animation(folder)", lambda: read_animation(frames)),
         ("read_sheet(layer folder)", lambda: read_sheet(folder / "layers")),
     ]
+
+
+def _aseprite_doc(image: str) -> dict:
+    """A valid json-array export of two 4x4 frames of a 10x12 image, one tag."""
+    frame = {"frame": {"x": 0, "y": 0, "w": 4, "h": 4}, "rotated": False, "trimmed": False,
+             "spriteSourceSize": {"x": 0, "y": 0, "w": 4, "h": 4}, "sourceSize": {"w": 4, "h": 4}, "duration": 100}
+    second = copy.deepcopy(frame)
+    second["frame"]["x"] = 4
+    return {"frames": [frame, second],
+            "meta": {"image": image, "size": {"w": 10, "h": 12},
+                     "frameTags": [{"name": "walk", "from": 0, "to": 1, "direction": "pingpong"}]}}
 
 
 def _dump(name: str, data: bytes) -> None:
@@ -212,3 +234,66 @@ def test_fuzz_every_reader_raises_only_motionmap_error(tmp_path):
     print(f"\nfuzz: {tried['inputs']} inputs, {tried['calls']} reader calls, {tried['refused']} refused with "
           "MotionmapError, 0 other exceptions")
     assert tried["inputs"] >= MIN_INPUTS
+
+
+HOSTILE_VALUES = st.sampled_from([None, True, -1, 0, 1, 3, 4, 5, 2**31, 2**63, -2**63, 1e308, float("nan"), "4", "",
+                                  "pingpong", "../../etc/passwd", [], {}, [1, 2], {"w": 4}])
+
+
+def _paths(node, prefix=()):
+    """Every key path into a JSON document, e.g. ``("frames", 0, "frame", "x")``."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in items:
+        yield prefix + (key,)
+        yield from _paths(child, prefix + (key,))
+
+
+@st.composite
+def hostile_aseprite(draw):
+    """A valid Aseprite JSON document with values replaced, keys deleted or the text truncated."""
+    doc = _aseprite_doc("image.png")
+    for _ in range(draw(st.integers(1, 4))):
+        paths = list(_paths(doc))
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if isinstance(parent, dict) and draw(st.booleans()):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(HOSTILE_VALUES)
+    text = json.dumps(doc, allow_nan=True)
+    if draw(st.integers(0, 9)) == 0:
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+def test_fuzz_aseprite_json_raises_only_motionmap_error(tmp_path):
+    """Mutated Aseprite documents (wrong types, missing keys, huge or negative numbers, paths) over a valid image:
+    read_aseprite and the importer refuse them with one line or read them, nothing else."""
+    from PIL import Image
+
+    Image.fromarray(np.full((12, 10, 4), 200, np.uint8)).save(tmp_path / "image.png")
+    tried = {"inputs": 0, "refused": 0}
+
+    @settings(max_examples=min(MAX_EXAMPLES, 400), deadline=timedelta(seconds=3), derandomize=DERANDOMIZE,
+              database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(hostile_aseprite())
+    def one_document(text):
+        tried["inputs"] += 1
+        path = tmp_path / "export.json"
+        path.write_text(text)
+        for call in (lambda: read_aseprite(path), lambda: read_character(path)):
+            try:
+                call()
+            except MotionmapError as e:
+                tried["refused"] += 1
+                assert "\n" not in str(e), f"multi-line message {e!r}"
+            except Exception as e:  # noqa: BLE001 - the point: nothing else may escape
+                raise AssertionError(f"{type(e).__name__}: {e} on {text[:200]!r}") from e
+
+    one_document()
+    print(f"\nfuzz: {tried['inputs']} Aseprite documents, {tried['refused']} refused with MotionmapError")
+    assert tried["inputs"] >= 300 and tried["refused"] > 0
