@@ -21,12 +21,16 @@ import numpy as np
 
 from motionmap.errors import MotionmapError
 from motionmap.layout import MIN_FRAME_SIDE
+from motionmap.scale import ScalePlan, plan_scale
 
 if TYPE_CHECKING:
     from motionmap.model.refine import RefineConfig
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "default.ckpt"
+
+SCALE_MODES = ("auto", "native")
+"""``auto``: run the model at its training pixel scale (:mod:`motionmap.scale`); ``native``: at the input's size."""
 
 
 def _to_float(images: np.ndarray):
@@ -56,23 +60,37 @@ def _check_batch_size(batch_size) -> None:
         raise MotionmapError(f"batch_size={batch_size!r}: must be an integer >= 1 (frames per model pass)")
 
 
+def _check_same_size(source_frames: np.ndarray, target: np.ndarray) -> None:
+    if source_frames.shape[1:3] != target.shape[:2]:
+        raise MotionmapError(f"target: size {target.shape[1]}x{target.shape[0]} differs from the source frames' "
+                             f"{source_frames.shape[2]}x{source_frames.shape[1]}; resize one to match")
+    if len(source_frames) == 0:
+        raise MotionmapError("source_frames: empty animation; pass at least one frame")
+
+
 class Retargeter:
     """A trained MotionMapper in eval mode on one device. Build it with :meth:`load`."""
 
-    def __init__(self, model, device: str = "cpu", refine: Optional["RefineConfig"] = None):
+    def __init__(self, model, device: str = "cpu", refine: Optional["RefineConfig"] = None, scale: str = "auto"):
         from motionmap.model.refine import RefineConfig
 
+        if scale not in SCALE_MODES:
+            raise MotionmapError(f"scale={scale!r}: expected one of {', '.join(SCALE_MODES)}")
         self.model = model.eval().to(device)
         self.device = device
         self.refine = RefineConfig() if refine is None else refine
+        self.scale = scale
 
     @classmethod
     def load(cls, path: Optional[Union[str, "os.PathLike[str]"]] = None, device: str = "cpu",
-             refine: Optional["RefineConfig"] = None) -> "Retargeter":
+             refine: Optional["RefineConfig"] = None, scale: str = "auto") -> "Retargeter":
         """Load a checkpoint written by ``motionmap train`` (``None``: the default model shipped with the package).
 
         ``refine``: test-time flow refinement for ``motion="flow"`` models (:mod:`motionmap.model.refine`); None uses
         its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (about 3x faster, less accurate).
+        ``scale``: ``"auto"`` (default) runs the model at the pixel scale it was trained at: pixel art exported
+        upscaled (every art pixel a k x k block) is reduced exactly and blown up again, and small sprites (under
+        48 px) are upscaled toward 64 px; ``"native"`` runs at the input's own size (:mod:`motionmap.scale`).
 
         Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file, and refuses (without
         running it) a checkpoint carrying pickled code; see :func:`motionmap.checkpoint.load_model`.
@@ -90,7 +108,7 @@ class Retargeter:
         model = load_model(path).model
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
-        return cls(model, device, refine)
+        return cls(model, device, refine, scale)
 
     # retarget() itself returns RGBA for targets with a transparent background (motionmap.transfer checks this).
     returns_rgba = True
@@ -116,16 +134,21 @@ class Retargeter:
         return self._render(source_frames, target, batch_size)
 
     def _render(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int) -> np.ndarray:
-        """The model pass: ``uint8 [T,H,W,3|4]``, ``uint8 [H,W,3|4]`` (RGBA over black) -> ``uint8 [T,H,W,3]``."""
+        """``uint8 [T,H,W,3|4]``, ``uint8 [H,W,3|4]`` (RGBA over black) -> ``uint8 [T,H,W,3]``, run at the model's
+        pixel scale (:func:`motionmap.scale.plan_scale`) unless ``scale="native"``."""
+        _check_same_size(source_frames, target)
+        plan = plan_scale(source_frames, target) if self.scale == "auto" else ScalePlan()
+        if plan.is_identity:
+            return self._model_pass(source_frames, target, batch_size)
+        return plan.from_model(self._model_pass(plan.to_model(source_frames), plan.to_model(target), batch_size))
+
+    def _model_pass(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int) -> np.ndarray:
+        """The model pass at the given size: ``uint8 [T,H,W,3|4]``, ``uint8 [H,W,3|4]`` -> ``uint8 [T,H,W,3]``."""
         import torch
 
         _check_frames("source_frames", source_frames, 4)
         _check_frames("target", target, 3)
-        if source_frames.shape[1:3] != target.shape[:2]:
-            raise MotionmapError(f"target: size {target.shape[1]}x{target.shape[0]} differs from the source frames' "
-                                 f"{source_frames.shape[2]}x{source_frames.shape[1]}; resize one to match")
-        if len(source_frames) == 0:
-            raise MotionmapError("source_frames: empty animation; pass at least one frame")
+        _check_same_size(source_frames, target)
         _check_batch_size(batch_size)
         out = []
         with torch.inference_mode():  # the flow refinement steps out of it for its own gradients

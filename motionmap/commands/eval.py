@@ -13,10 +13,24 @@ import shlex
 import sys
 from pathlib import Path
 
-from motionmap.commands.options import add_refine_steps
+from motionmap.commands.options import add_refine_steps, add_scale
 
-SETS = ("lpc", "synth")
+SETS = ("lpc", "synth", "ulpc")
 TRACKS = ("plain", "scene")
+
+
+def parse_size(text: str):
+    """``N`` or ``WxH`` -> ``(width, height)``; a one-line error otherwise (range checked by EvalConfig)."""
+    from motionmap.errors import MotionmapError
+
+    parts = text.lower().split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2):
+        raise MotionmapError(f"--size {text!r}: give N (square) or WxH, e.g. 32 or 40x56")
+    return (values[0], values[-1])
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -30,10 +44,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         ),
     )
     # --set and --track are checked in run() so that a wrong value is a one-line error (exit 2).
-    p.add_argument("--set", dest="set_name", default="lpc", metavar="{lpc,synth}",
-                   help="test set: characters composed from LPC layers (default) or synthetic characters")
+    p.add_argument("--set", dest="set_name", default="lpc", metavar="{lpc,ulpc,synth}",
+                   help="test set: characters composed from LPC layers (default), from a Universal LPC tree (two "
+                        "body types, held-out hair styles/outfits/skin), or synthetic characters")
     p.add_argument("--layers", type=Path, default=None, metavar="DIR",
-                   help="LPC layer folder (default: $MOTIONMAP_LPC_LAYERS, else ../shared/data/lpc beside the repo)")
+                   help="layer folder of --set lpc (default: $MOTIONMAP_LPC_LAYERS, else ../shared/data/lpc beside "
+                        "the repo) or --set ulpc ($MOTIONMAP_ULPC_LAYERS, else ../shared/data/ulpc)")
+    p.add_argument("--size", default=None, metavar="N|WxH",
+                   help="resample every case to this frame size (nearest neighbour, 8-256 px) before running; SSE "
+                        "stays per 64x64x3 image so sizes compare")
     p.add_argument("--track", default="plain", metavar="{plain,scene}",
                    help="plain: black background (default); scene: procedural backgrounds, kept by the prediction")
     p.add_argument("--checkpoint", type=Path, action="extend", nargs="+", default=[], metavar="CKPT",
@@ -45,6 +64,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="test-set cache folder (default ~/.cache/motionmap/eval)")
     p.add_argument("--no-cache", action="store_true", help="build the test set without reading or writing a cache")
     add_refine_steps(p)
+    add_scale(p)
     p.add_argument("--device", default="auto", help="device for checkpoints: auto (default), cpu or cuda")
     p.add_argument("--grid-cases", type=int, default=4, metavar="N", help="cases shown in the grid PNG (default 4)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -58,8 +78,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from motionmap.errors import MotionmapError
     from motionmap.eval.benchmark import EvalConfig, evaluate, write_outputs
-    from motionmap.eval.report import overall_table, per_action_table
-    from motionmap.eval.testsets import check_layers_dir, default_cache_dir
+    from motionmap.eval.report import overall_table, per_action_table, per_group_table
+    from motionmap.eval.testsets import check_set_layers, default_cache_dir
     from motionmap.io.atomic import ensure_writable_output
 
     if args.set_name not in SETS:
@@ -83,21 +103,26 @@ def run(args: argparse.Namespace) -> int:
         refine_steps=args.refine_steps,
         grid_cases=args.grid_cases,
         progress=not args.no_progress,
+        size=parse_size(args.size) if args.size is not None else None,
+        scale=args.scale,
     )
     # Fail fast, before minutes of work: the output, the layer folder, the checkpoints (loaded in evaluate first).
-    inputs = list(args.checkpoint) + ([config.layers_dir] if config.set == "lpc" else [])
+    inputs = list(args.checkpoint) + ([config.layers_dir] if config.layers_dir is not None else [])
     ensure_writable_output(args.out, inputs=inputs, overwrite=args.overwrite)
-    if config.set == "lpc":
-        check_layers_dir(config.layers_dir)
+    check_set_layers(config.set, config.layers_dir)
 
     output = evaluate(config)
     command = "motionmap " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     paths = write_outputs(args.out, output, overwrite=args.overwrite, command=command)
     result = output.result
-    print(f"## {config.set} / {config.track}: {len(result.bset.cases)} cases\n")
+    w, h = result.bset.frame_size
+    print(f"## {config.set} / {config.track}: {len(result.bset.cases)} cases, {w}x{h} frames\n")
     print(overall_table(result))
     print("\nSSE/img per action:\n")
     print(per_action_table(result, "sse"))
+    if result.bset.case_groups():
+        print("\nSSE/img and SSIM per body-type pair (source->target):\n")
+        print(per_group_table(result))
     for note in output.notes:
         print(f"\nnote: {note}")
     print(f"\nwrote {', '.join(str(p) for p in paths)}")

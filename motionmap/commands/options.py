@@ -13,3 +13,13 @@ def add_refine_steps(parser: argparse.ArgumentParser) -> None:
         help="flow refinement steps per frame for flow models (default 30; 0 turns it off: about 3x faster, less "
              "accurate; see motionmap/model/refine.py)",
     )
+
+
+def add_scale(parser: argparse.ArgumentParser) -> None:
+    """``--scale auto|native``: at which pixel scale the model runs (:mod:`motionmap.scale`)."""
+    parser.add_argument(
+        "--scale", choices=("auto", "native"), default="auto",
+        help="auto (default): run the model at the pixel scale it was trained at (art exported k-times upscaled is "
+             "reduced exactly, sprites under 32 px are upscaled toward 64 px, the result is brought back to the "
+             "input's size); native: run at the input's own size",
+    )

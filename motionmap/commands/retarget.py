@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from motionmap.commands.options import add_refine_steps
+from motionmap.commands.options import add_refine_steps, add_scale
 from motionmap.errors import MotionmapError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -56,6 +56,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="model checkpoint from `motionmap train` (default: the model shipped with motionmap)")
     p.add_argument("--device", default="auto", metavar="{auto,cpu,cuda}", help="auto (default: cuda if available)")
     add_refine_steps(p)
+    add_scale(p)
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="CPU threads for the model (default 1: 64x64 sprites gain little from more, and on a busy "
                         "machine extra threads slow it down many times; see benchmarks/retarget_speed.py)")
@@ -142,7 +143,7 @@ def _load_retargeter(args, device: str):
 
     if device == "cpu":
         torch.set_num_threads(args.threads)
-    return Retargeter.load(args.checkpoint, device=device, refine=refine_config(args.refine_steps))
+    return Retargeter.load(args.checkpoint, device=device, refine=refine_config(args.refine_steps), scale=args.scale)
 
 
 def _run_one(args: argparse.Namespace, device: str, kind: str) -> int:

@@ -19,11 +19,15 @@ from motionmap.eval.testsets import (
     SETS,
     benchmark_set_for,
     check_track,
+    LAYERED_SETS,
     default_cache_dir,
-    default_layers_dir,
+    default_layers_for,
 )
 
 BASELINES = ("identity", "analogy", "flow")
+
+MIN_SIZE, MAX_SIZE = 8, 256
+"""Frame sides ``--size`` accepts (the sizes motionmap supports)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,9 @@ class EvalConfig:
     models to score through :class:`motionmap.Retargeter`; ``cache``: test-set cache folder (None: no cache);
     ``seed``: the test-set seed (0 is the published set); ``device``: ``cpu``, ``cuda`` or ``auto`` for the
     checkpoints; ``refine_steps``: test-time flow refinement of flow checkpoints (None: the default, 30; 0: off);
-    ``baselines``: which of :data:`BASELINES` to run; ``grid_cases``: cases shown in the PNG grid.
+    ``baselines``: which of :data:`BASELINES` to run; ``grid_cases``: cases shown in the PNG grid;
+    ``size``: ``(width, height)`` to resample every case to (nearest neighbour), None keeps the set's frame size;
+    ``scale``: the checkpoints' pixel-scale mode (``auto`` or ``native``, :mod:`motionmap.scale`).
     """
 
     set: str = "lpc"
@@ -50,6 +56,8 @@ class EvalConfig:
     baselines: Tuple[str, ...] = BASELINES
     grid_cases: int = 4
     progress: bool = True
+    size: Optional[Tuple[int, int]] = None
+    scale: str = "auto"
 
     def __post_init__(self):
         if self.set not in SETS:
@@ -62,12 +70,19 @@ class EvalConfig:
             raise MotionmapError(f"baselines {unknown}: unknown; choose from {', '.join(BASELINES)}")
         if self.refine_steps is not None and (not isinstance(self.refine_steps, int) or self.refine_steps < 0):
             raise MotionmapError(f"--refine-steps {self.refine_steps}: need an integer >= 0 (0 turns refinement off)")
+        if self.size is not None:
+            w, h = self.size
+            if not (MIN_SIZE <= w <= MAX_SIZE and MIN_SIZE <= h <= MAX_SIZE):
+                raise MotionmapError(f"--size {w}x{h}: frame sides must be {MIN_SIZE} to {MAX_SIZE} px")
         if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
             raise MotionmapError(f"--device {self.device!r}: unknown; choose auto, cpu or cuda")
 
     @property
-    def layers_dir(self) -> Path:
-        return Path(self.layers) if self.layers is not None else default_layers_dir()
+    def layers_dir(self) -> Optional[Path]:
+        """The layer folder of a layered set (``lpc``, ``ulpc``); None for ``synth``."""
+        if self.set not in LAYERED_SETS:
+            return None
+        return Path(self.layers) if self.layers is not None else default_layers_for(self.set)
 
 
 @dataclass(frozen=True)
@@ -121,7 +136,7 @@ def _method_names(paths: Sequence[Path]) -> List[str]:
 
 
 def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
-                            refine_steps: Optional[int] = None) -> List[Method]:
+                            refine_steps: Optional[int] = None, scale: str = "auto") -> List[Method]:
     """Each checkpoint through ``Retargeter.load(path, device, refine)``; any failure is a one-line
     :class:`MotionmapError`. ``refine_steps``: see :class:`EvalConfig`."""
     paths = [Path(p) for p in paths]
@@ -141,7 +156,7 @@ def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
     methods = []
     for p, name in zip(paths, _method_names(paths)):
         try:
-            retargeter = Retargeter.load(str(p), device=dev, refine=refine_config(refine_steps))
+            retargeter = Retargeter.load(str(p), device=dev, refine=refine_config(refine_steps), scale=scale)
         except MotionmapError:
             raise
         except Exception as e:  # noqa: BLE001 - a bad checkpoint must not end in a traceback
@@ -159,17 +174,19 @@ def evaluate(config: EvalConfig) -> EvalOutput:
     from motionmap.eval.grid import pick_grid_cases
 
     start = time.perf_counter()
-    models = load_checkpoint_methods(config.checkpoints, config.device, config.refine_steps)
+    models = load_checkpoint_methods(config.checkpoints, config.device, config.refine_steps, config.scale)
     methods, notes = baseline_methods(config.baselines)
     for note in notes:
         print(f"motionmap: note: {note}", file=sys.stderr)
     bset = benchmark_set_for(
         config.set,
         config.cases,
-        layers=config.layers_dir if config.set == "lpc" else None,
+        layers=config.layers_dir,
         seed=config.seed,
         cache_dir=config.cache,
     )
+    if config.size is not None and tuple(config.size) != bset.frame_size:
+        bset = bset.resized(*config.size)
     grid = pick_grid_cases(bset, config.grid_cases) if config.grid_cases > 0 else ()
     result = run_benchmark(bset, config.track, methods + models, grid_cases=grid, progress=config.progress)
     return EvalOutput(config=config, result=result, notes=tuple(notes), seconds=time.perf_counter() - start)
@@ -198,6 +215,7 @@ def write_outputs(
         "cache": str(config.cache) if config.cache is not None else None,
         "device": resolve_device(config.device) if config.checkpoints else None,
         "refine_steps": _refine_steps_used(config),
+        "scale": config.scale,
         "grid_cases": sorted(result.grid),
         "command": command,
         "wall_seconds": round(output.seconds, 2),

@@ -52,7 +52,8 @@ def render_grid(result: BenchmarkResult, case_indices: Sequence[int] = ()) -> np
     case_indices = [i for i in (case_indices or sorted(result.grid)) if i in result.grid]
     cases = {c.index: c for c in result.bset.cases}
     rows_names = ["source", "truth"] + [m.name for m in result.methods]
-    fh, fw = result.bset.layout.frame_height * GRID_SCALE, result.bset.layout.frame_width * GRID_SCALE
+    frame_w, frame_h = result.bset.frame_size
+    fh, fw = frame_h * GRID_SCALE, frame_w * GRID_SCALE
     columns = max((cases[i].frames for i in case_indices), default=1)
     width = LABEL_WIDTH + columns * (fw + GAP)
     blocks: List[np.ndarray] = []

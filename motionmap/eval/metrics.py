@@ -5,8 +5,9 @@ Every function takes a batch of ``N`` frames, ``pred`` and ``truth`` of shape ``
 ``float64 [N]``. With ``x = pred / 255``, ``y = truth / 255`` and ``P = H*W*C`` values per frame:
 
 * ``mse``       = ``sum((x - y)**2) / P``                      -- per-pixel mean squared error on [0,1]
-* ``sse``       = ``sum((x - y)**2)``                          -- sum of squared error per image; for 64x64x3 frames
-  this is ``12288 * mse``, the scale older sprite papers report (Reed et al. 2015, Xue et al. 2016)
+* ``sse``       = ``12288 * mse``                              -- sum of squared error per 64x64x3 image (for
+  64x64 frames exactly ``sum((x - y)**2)``), the scale older sprite papers report (Reed et al. 2015, Xue et al.
+  2016); other frame sizes are put on the same scale so that numbers compare across ``--size``
 * ``masked_mse``= ``sum(m * (x - y)**2) / (C * sum(m))``       -- MSE inside a pixel mask ``m`` (bool ``[N,H,W]``);
   NaN for a frame whose mask is empty
 * ``psnr``      = ``10 * log10(1 / max(mse, 1e-10))``          -- in dB; an exact match is capped at 100 dB so that
@@ -73,13 +74,18 @@ def squared_error(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return diff * diff
 
 
-def sse(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Sum of squared error per frame on [0,1]: ``float64 [N]``.
+SSE_VALUES = 64 * 64 * 3
+"""SSE is reported per 64x64x3 image (the scale older sprite papers use) whatever the frame size: ``SSE_VALUES * mse``,
+so numbers compare across sizes (``motionmap eval --size N``)."""
 
-    >>> sse(np.full((1, 2, 2, 3), 0.5), np.zeros((1, 2, 2, 3))).tolist()
-    [3.0]
+
+def sse(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Sum of squared error per 64x64x3 image on [0,1] (:data:`SSE_VALUES` times the MSE): ``float64 [N]``.
+
+    >>> sse(np.full((1, 64, 64, 3), 0.5), np.zeros((1, 64, 64, 3))).tolist()
+    [3072.0]
     """
-    return squared_error(pred, truth).sum(axis=(1, 2, 3))
+    return squared_error(pred, truth).mean(axis=(1, 2, 3)) * SSE_VALUES
 
 
 def mse(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -186,7 +192,7 @@ def score_frames(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> Frame
     err = squared_error(pred, truth)  # (N, H, W, C)
     mse_values = err.mean(axis=(1, 2, 3))
     return FrameScores(
-        sse=err.sum(axis=(1, 2, 3)),
+        sse=mse_values * SSE_VALUES,
         mse=mse_values,
         char_mse=masked_mse(pred, truth, mask),
         psnr=psnr_from_mse(mse_values),

@@ -76,6 +76,18 @@ def per_action_table(result: BenchmarkResult, metric: str = "sse") -> str:
     return "\n".join(lines)
 
 
+def per_group_table(result: BenchmarkResult, metrics: Sequence[str] = ("sse", "ssim")) -> str:
+    """Rows = methods, columns = the set's case groups (``ulpc``: body-type pairs), cells = ``sse / ssim``."""
+    per = {m.name: result.per_group(m) for m in result.methods}
+    groups = list(next(iter(per.values()), {}))
+    lines = ["| method | " + " | ".join(groups) + " |", "|---|" + "---:|" * len(groups)]
+    best = {(g, k): _best([per[n][g][k] for n in per], k) for g in groups for k in metrics}
+    for name in per:
+        cells = [" / ".join(_cell(k, per[name][g][k], best[(g, k)]) for k in metrics) for g in groups]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refine_steps: Optional[int] = None) -> str:
     """The whole ``results.md``: a heading, the overall table, per-action tables of SSE/img and SSIM, the set.
 
@@ -83,8 +95,9 @@ def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refi
     bset = result.bset
     n_frames = len(result.methods[0].scores) if result.methods else 0
     pairs = len({c.pair for c in bset.cases})
+    width, height = bset.frame_size
     lines = [
-        f"## motionmap eval: set `{bset.spec.set}`, track `{result.track}`",
+        f"## motionmap eval: set `{bset.spec.set}`, track `{result.track}`, {width}x{height} frames",
         "",
         f"{len(bset.cases)} cases from {pairs} character pairs, {n_frames} scored frames (t >= 1). "
         "SSE/img: sum of squared error per 64x64x3 image on [0,1]; char-MSE: MSE inside the character region; "
@@ -101,6 +114,8 @@ def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refi
         per_action_table(result, "ssim"),
         "",
     ]
+    if bset.case_groups():
+        lines += ["### SSE/img / SSIM per body-type pair (source->target)", "", per_group_table(result), ""]
     if refine_steps is not None:
         lines += [f"Checkpoints ran with {refine_steps} steps of test-time flow refinement (flow models only; "
                   "`--refine-steps`).", ""]
@@ -164,6 +179,7 @@ def json_report(
         "set": bset.spec.set,
         "track": result.track,
         "cases": len(bset.cases),
+        "frame_size": list(bset.frame_size),
         "pairs": len({c.pair for c in bset.cases}),
         "spec": bset.spec.to_json(),
         "held_out": bset.held_out(),
@@ -188,6 +204,7 @@ def json_report(
         "metric_definitions": METRIC_DEFINITIONS,
         "overall": {m.name: m.overall() for m in result.methods},
         "per_action": {m.name: result.per_action(m) for m in result.methods},
+        "per_group": {m.name: result.per_group(m) for m in result.methods},
         "timing": {
             m.name: {
                 "seconds": m.seconds,

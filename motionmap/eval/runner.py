@@ -69,6 +69,10 @@ class BenchmarkResult:
     def actions(self) -> Tuple[str, ...]:
         return self.bset.actions
 
+    def per_group(self, method: MethodResult) -> Dict[str, Dict[str, float]]:
+        """``{group: {metric: mean}}`` over the set's case groups (e.g. ``ulpc`` body-type pairs); empty if none."""
+        return {g: method.by_case_set(idx) for g, idx in self.bset.case_groups().items()}
+
     def per_action(self, method: MethodResult) -> Dict[str, Dict[str, float]]:
         """``{action: {metric: mean over that action's scored frames}}`` in layout order."""
         out = {}

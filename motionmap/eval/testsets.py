@@ -13,6 +13,11 @@ The split (what "held out" means):
   Sources A are drawn with ``held_out="allow"`` (any layers; the source only supplies motion), and A != B.
   Each pair gives every row of :data:`motionmap.layout.LPC_LAYOUT`: 5 actions x 4 facings + hurt = 21 cases, so the
   default 10 pairs give 210 cases.
+* ``ulpc``: characters composed from a Universal LPC tree (``motionmap.ulpc``: two body types with different
+  proportions). Every target wears at least one held-out look (:data:`motionmap.ulpc.HELD_OUT`: hair styles bedhead,
+  longhawk, pixie and shoulderl; chain mail and tunics; the dark2 skin), which training sets never use. Pair ``i``
+  takes its target's body type from ``i % 2`` and its source's from ``(i // 2) % 2``, so the 10 default pairs cover
+  every body-type pair (male->male, male->female, female->male, female->female; reported per pair of types).
 * ``synth``: characters of the synthetic generator with seeds ``>= 2**31`` (:data:`SYNTH_TEST_SEED_BASE`). The
   training builder draws character seeds with ``character_seed`` (``motionmap.datasets.build``), which are 31-bit
   (``< 2**31``), so no test character can ever be a training character. Pair ``i`` is A = base + 2i, B = base + 2i + 1
@@ -47,7 +52,9 @@ from motionmap import __version__
 from motionmap.errors import MotionmapError
 from motionmap.layout import SheetLayout
 
-SETS = ("lpc", "synth")
+SETS = ("lpc", "synth", "ulpc")
+LAYERED_SETS = ("lpc", "ulpc")
+"""Sets composed from layer folders (``--layers``)."""
 TRACKS = ("plain", "scene")
 
 DEFAULT_PAIRS = 10
@@ -79,6 +86,20 @@ def default_layers_dir() -> Path:
     return repo.parent / "shared" / "data" / "lpc"
 
 
+def default_ulpc_dir() -> Path:
+    """``$MOTIONMAP_ULPC_LAYERS``, else ``../shared/data/ulpc`` beside the repository this package lives in."""
+    env = os.environ.get("MOTIONMAP_ULPC_LAYERS")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2]
+    return repo.parent / "shared" / "data" / "ulpc"
+
+
+def default_layers_for(set_name: str) -> Optional[Path]:
+    """The default layer folder of a layered set (None for ``synth``)."""
+    return {"lpc": default_layers_dir, "ulpc": default_ulpc_dir}.get(set_name, lambda: None)()
+
+
 def _derived_seed(seed: int, stream: int) -> int:
     """An independent 31-bit seed for ``stream`` of a test set built with ``seed``."""
     return int(np.random.SeedSequence([int(seed), int(stream), 0xE7A1]).generate_state(1)[0] & 0x7FFFFFFF)
@@ -104,8 +125,8 @@ class BenchmarkSetSpec:
             raise MotionmapError(f"--set {self.set!r}: unknown test set; choose one of {', '.join(SETS)}")
         if isinstance(self.pairs, bool) or not isinstance(self.pairs, (int, np.integer)) or self.pairs < 1:
             raise MotionmapError(f"pairs {self.pairs!r}: need a positive integer")
-        if self.set == "lpc" and self.layers is None:
-            object.__setattr__(self, "layers", default_layers_dir())
+        if self.set in LAYERED_SETS and self.layers is None:
+            object.__setattr__(self, "layers", default_layers_for(self.set))
         if self.layers is not None:
             object.__setattr__(self, "layers", Path(self.layers))
 
@@ -200,8 +221,44 @@ class BenchmarkSet:
         present = {c.action for c in self.cases}
         return tuple(a for a in self.layout.animation_names if a in present)
 
+    def case_groups(self) -> Dict[str, List[int]]:
+        """Case indices per group of pairs (``ulpc``: the body-type pair, e.g. ``male->female``); empty when the set
+        has no groups."""
+        groups: Dict[str, List[int]] = {}
+        for c in self.cases:
+            name = self.pairs[c.pair].get("group") if c.pair < len(self.pairs) else None
+            if name:
+                groups.setdefault(str(name), []).append(c.index)
+        return groups
+
+    def resized(self, width: int, height: int) -> "BenchmarkSet":
+        """The same cases with every frame and background resampled to ``width x height`` (nearest neighbour)."""
+        from motionmap.scale import resize_nearest
+
+        cases = tuple(
+            replace(
+                c,
+                source_rgba=resize_nearest(c.source_rgba, height, width),
+                target_rgba=resize_nearest(c.target_rgba, height, width),
+                source_background=resize_nearest(c.source_background, height, width),
+                target_background=resize_nearest(c.target_background, height, width),
+            )
+            for c in self.cases
+        )
+        return replace(self, cases=cases)
+
+    @property
+    def frame_size(self) -> Tuple[int, int]:
+        """``(width, height)`` of the cases' frames."""
+        h, w = self.cases[0].source_rgba.shape[1:3] if self.cases else (self.layout.frame_height, self.layout.frame_width)
+        return int(w), int(h)
+
     def held_out(self) -> Dict[str, Any]:
         """What the targets hold out from training, for the report."""
+        if self.spec.set == "ulpc":
+            from motionmap.ulpc import HELD_OUT
+
+            return {"looks": {k: list(v) for k, v in HELD_OUT.items()}, "rule": "every target wears >= 1"}
         if self.spec.set == "lpc":
             from motionmap.lpc import HELD_OUT_LAYERS
 
@@ -225,6 +282,30 @@ def check_layers_dir(layers: Path) -> Path:
     return layers
 
 
+def check_ulpc_dir(layers: Path) -> Path:
+    """``layers`` if it is a Universal LPC tree (``body/male`` or ``body/female``), else a one-line error."""
+    from motionmap.ulpc import is_ulpc_tree
+
+    layers = Path(layers)
+    if not layers.is_dir():
+        raise MotionmapError(
+            f"{layers}: Universal LPC tree not found; pass --layers DIR (a folder with body/male, hair/female, ...) "
+            "or set MOTIONMAP_ULPC_LAYERS"
+        )
+    if not is_ulpc_tree(layers):
+        raise MotionmapError(f"{layers}: has no body/male or body/female folder, so it is not a Universal LPC tree; "
+                             "pass the right --layers")
+    return layers
+
+
+def check_set_layers(set_name: str, layers: Optional[Path]) -> Optional[Path]:
+    """Check the layer folder of a layered set (default folder when ``layers`` is None); None for ``synth``."""
+    if set_name not in LAYERED_SETS:
+        return None
+    folder = Path(layers) if layers is not None else default_layers_for(set_name)
+    return check_ulpc_dir(folder) if set_name == "ulpc" else check_layers_dir(folder)
+
+
 def layers_fingerprint(layers: Path) -> str:
     """sha256 over every PNG's relative path and bytes under ``layers`` (so edited layers rebuild the cache)."""
     h = hashlib.sha256()
@@ -238,6 +319,7 @@ def layers_fingerprint(layers: Path) -> str:
 # composer, the synthetic renderer or the backgrounds never leaves a stale cached set behind.
 _GENERATOR_MODULES = (
     "motionmap.lpc",
+    "motionmap.ulpc",
     "motionmap.backgrounds",
     "motionmap.synth",
     "motionmap.io.images",
@@ -272,8 +354,8 @@ def cache_key(spec: BenchmarkSetSpec) -> str:
     d["format"] = TESTSET_FORMAT
     d["motionmap"] = __version__
     d["code_sha256"] = generator_fingerprint()
-    if spec.set == "lpc":
-        d["layers_sha256"] = layers_fingerprint(check_layers_dir(spec.layers))
+    if spec.set in LAYERED_SETS:
+        d["layers_sha256"] = layers_fingerprint(check_set_layers(spec.set, spec.layers))
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -295,6 +377,27 @@ def _lpc_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[np.
     return LPC_LAYOUT, sheets, info
 
 
+def _ulpc_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[np.ndarray, np.ndarray]], List[dict]]:
+    from motionmap.layout import LPC_LAYOUT
+    from motionmap.ulpc import BODY_TYPES, UlpcLayers, compose_ulpc_character, sample_ulpc_recipes
+
+    layers = UlpcLayers(check_ulpc_dir(spec.layers))
+    types = [t for t in BODY_TYPES if t in layers.body_types]
+    targets = {t: sample_ulpc_recipes(layers, spec.pairs, seed=_derived_seed(spec.seed, 11), held_out="require",
+                                      body_types=(t,)) for t in types}
+    # One spare source per pair, so that a source equal to its target can be skipped.
+    sources = {t: sample_ulpc_recipes(layers, spec.pairs + 1, seed=_derived_seed(spec.seed, 12), held_out="allow",
+                                      body_types=(t,)) for t in types}
+    sheets, info = [], []
+    for i in range(spec.pairs):
+        target_type, source_type = types[i % len(types)], types[(i // len(types)) % len(types)]
+        target = targets[target_type][i]
+        source = next(r for r in sources[source_type][i:] + sources[source_type][:i] if r != target)
+        sheets.append((compose_ulpc_character(layers, source), compose_ulpc_character(layers, target)))
+        info.append({"source": source.to_json(), "target": target.to_json(), "group": f"{source_type}->{target_type}"})
+    return LPC_LAYOUT, sheets, info
+
+
 def _synth_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[np.ndarray, np.ndarray]], List[dict]]:
     from motionmap.synth import SYNTH_LAYOUT, render_sheet, sample_character
 
@@ -312,7 +415,8 @@ def build_benchmark_set(spec: BenchmarkSetSpec, progress: bool = False) -> Bench
     from motionmap.backgrounds import background_pool
     from motionmap.io import slice_sheet
 
-    layout, sheets, info = (_lpc_characters if spec.set == "lpc" else _synth_characters)(spec)
+    build = {"lpc": _lpc_characters, "ulpc": _ulpc_characters, "synth": _synth_characters}[spec.set]
+    layout, sheets, info = build(spec)
     cases_raw = []
     for p, (sheet_a, sheet_b) in enumerate(sheets):
         rows_a, rows_b = slice_sheet(sheet_a, layout), slice_sheet(sheet_b, layout)
@@ -444,10 +548,10 @@ def benchmark_set_for(
         raise MotionmapError(f"--cases {cases!r}: need a positive integer")
     if set_name not in SETS:
         raise MotionmapError(f"--set {set_name!r}: unknown test set; choose one of {', '.join(SETS)}")
-    if set_name == "lpc":
+    if set_name in LAYERED_SETS:
         from motionmap.layout import LPC_LAYOUT as layout
 
-        check_layers_dir(Path(layers) if layers is not None else default_layers_dir())
+        check_set_layers(set_name, layers)
     else:
         from motionmap.synth import SYNTH_LAYOUT as layout
     pairs = DEFAULT_PAIRS if cases is None else pairs_for_cases(cases, len(layout.rows))
@@ -470,6 +574,10 @@ __all__: Sequence[str] = (
     "benchmark_set_for",
     "default_cache_dir",
     "default_layers_dir",
+    "default_ulpc_dir",
+    "default_layers_for",
     "check_layers_dir",
+    "check_ulpc_dir",
+    "check_set_layers",
     "check_track",
 )

@@ -62,17 +62,17 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
     ckpt.write_bytes(b"stub")
     loaded = []
 
-    def fake_load(path, device="cpu", refine=None):
-        loaded.append((str(path), device, refine.steps))
+    def fake_load(path, device="cpu", refine=None, scale="auto"):
+        loaded.append((str(path), device, refine.steps, scale))
         return IdentityBaseline()
 
     monkeypatch.setattr(motionmap.retarget.Retargeter, "load", staticmethod(fake_load))
     out = tmp_path / "ev"
     rc, stdout, err = _run(capsys, "--set", "synth", "--track", "scene", "--cases", 2, "--checkpoint", ckpt,
                            "--device", "cpu", "--refine-steps", 5, "--grid-cases", 1, "--no-cache", "--out", out,
-                           "--no-progress")
+                           "--no-progress", "--scale", "native")
     assert rc == 0, err
-    assert loaded == [(str(ckpt), "cpu", 5)]
+    assert loaded == [(str(ckpt), "cpu", 5, "native")]
     report = json.loads((out / "results.json").read_text())
     assert "tiny" in report["overall"]
     assert report["overall"]["tiny"]["sse"] == pytest.approx(report["overall"]["identity"]["sse"])
@@ -123,3 +123,25 @@ def test_real_untrained_checkpoint_through_retargeter(tmp_path, capsys):
     report = _check_outputs(out, "plain", list(json.loads((out / "results.json").read_text())["overall"]))
     assert "untrained" in report["overall"] and "| untrained |" in stdout
     assert report["timing"]["untrained"]["frames"] > 0
+
+
+def test_ulpc_set_reports_body_type_pairs_and_sizes(ulpc_root, tmp_path, capsys):
+    out = tmp_path / "ev"
+    rc, stdout, err = _run(capsys, "--set", "ulpc", "--layers", ulpc_root, "--cases", 23, "--size", "32",
+                           "--cache", tmp_path / "cache", "--out", out, "--no-progress", "--grid-cases", 1)
+    assert rc == 0, err
+    report = json.loads((out / "results.json").read_text())
+    assert report["config"]["frame_size"] == [32, 32]
+    assert report["config"]["held_out"]["looks"]["hair"]
+    assert set(report["per_group"]["identity"]) == {"male->male", "male->female"}  # pairs 0 and 1
+    assert "male->female" in stdout and "32x32 frames" in stdout
+    for pair in report["pairs"]:
+        assert pair["group"].split("->")[0] == pair["source"]["body_type"]
+        assert pair["group"].split("->")[1] == pair["target"]["body_type"]
+
+
+@pytest.mark.parametrize("size, message", [("4", "8 to 256"), ("300x32", "8 to 256"), ("big", "give N")])
+def test_bad_size_is_a_one_line_error(tmp_path, capsys, size, message):
+    rc, _, err = _run(capsys, "--set", "synth", "--cases", 1, "--size", size, "--no-cache", "--out", tmp_path / "o")
+    assert rc == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

@@ -20,9 +20,11 @@ def _pair():
 
 
 class TestSquaredErrors:
-    def test_sse(self):
-        pred, truth = _pair()
-        assert M.sse(pred, truth) == pytest.approx([0.25 + 3 * 0.01])
+    def test_sse_is_per_64x64x3_image_at_any_size(self):
+        pred, truth = _pair()  # 2x2x3: the same per-pixel error spread over a 64x64x3 image
+        assert M.sse(pred, truth) == pytest.approx([(0.25 + 3 * 0.01) * (64 * 64 * 3) / 12])
+        big_pred, big_truth = (np.repeat(np.repeat(a, 32, axis=1), 32, axis=2) for a in (pred, truth))
+        assert M.sse(big_pred, big_truth) == pytest.approx([0.25 * 1024 + 3 * 0.01 * 1024])
 
     def test_mse(self):
         pred, truth = _pair()
@@ -38,7 +40,7 @@ class TestSquaredErrors:
         a = np.full((1, 1, 1, 3), 255, dtype=np.uint8)
         b = np.zeros((1, 1, 1, 3), dtype=np.uint8)
         assert M.mse(a, b) == pytest.approx([1.0])
-        assert M.sse(a, b) == pytest.approx([3.0])
+        assert M.sse(a, b) == pytest.approx([64 * 64 * 3])
 
     def test_per_frame(self):
         truth = np.zeros((2, 1, 1, 3))
@@ -122,9 +124,9 @@ class TestScoreAndSummary:
         mask = np.ones((2, 2, 2), bool)
         s = M.score_frames(pred, truth, mask)
         assert len(s) == 2
-        np.testing.assert_allclose(s.sse, [0.28, 0.0])
+        np.testing.assert_allclose(s.sse, [0.28 * 12288 / 12, 0.0])  # per 64x64x3 image
         summary = M.summarize(s)
-        assert summary["sse"] == pytest.approx(0.14)
+        assert summary["sse"] == pytest.approx(0.14 * 12288 / 12)
         assert summary["mse"] == pytest.approx(0.28 / 24)
         assert summary["frames"] == 2
         assert summary["psnr"] == pytest.approx((10 * np.log10(12 / 0.28) + M.PSNR_CAP_DB) / 2)

@@ -185,3 +185,23 @@ def test_checkpoint_round_trip(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded(x, xn).image, m(x, xn).image)
         torch.testing.assert_close(r.model.transfer(x[:1], xn, x[1:2]), m.transfer(x[:1], xn, x[1:2]))
+
+
+def test_init_from_default_copies_the_shipped_weights_and_refuses_another_net():
+    import torch
+
+    from motionmap.checkpoint import load_model
+    from motionmap.errors import MotionmapError
+    from motionmap.model.module import MotionMapper
+    from motionmap.retarget import DEFAULT_CHECKPOINT
+
+    shipped = load_model(DEFAULT_CHECKPOINT)
+    net = shipped.info.hyper_parameters["net"]
+    model = MotionMapper(net=net, init_from="default")
+    assert any(not torch.equal(p, q) for p, q in zip(model.state_dict().values(), shipped.model.state_dict().values()))
+    model.setup("fit")
+    for key, value in shipped.model.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    other = MotionMapper(net={**net, "flow_hidden": 8}, init_from=str(DEFAULT_CHECKPOINT))
+    with pytest.raises(MotionmapError, match="flow_hidden"):
+        other.setup("fit")
