@@ -1,6 +1,6 @@
 """Transparent sprites: recover an RGBA result from a model that only sees (and renders) opaque RGB images.
 
-The model keeps the target's background (DESIGN.md: ``b_t = g(T.f(b0) + h(b0))`` replays B's motion *on B's
+The model keeps the target's background (``b_t = g(T.f(b0) + h(b0))`` replays B's motion *on B's
 background*). So rendering the target twice, composited over black and over white, gives two results that differ only
 where the background shows through. With straight alpha ``a`` and colour ``c`` per output pixel::
 

@@ -8,7 +8,7 @@ benchmark passes RGB frames composited on the track's background.
 * :class:`PixelAnalogyBaseline`: ``b_t = clip(b_0 + a_t - a_0, 0, 255)`` (the "visual analogy" of Reed et al. 2015 in
   pixel space).
 * :class:`FlowWarpBaseline`: dense optical flow from each ``a_t`` back to ``a_0`` (OpenCV DIS, medium preset, on
-  grey frames upsampled 4x as the prototypes in RESEARCH.md did), then ``b_t(p) = b_0(p + flow_t(p))`` by backward
+  grey frames upsampled 4x, as docs/RESEARCH.md explains), then ``b_t(p) = b_0(p + flow_t(p))`` by backward
   warping with ``cv2.remap`` (at 4x, then area-averaged back to the frame size).
   OpenCV is an optional extra (``pip install motionmap[flow]``); :func:`flow_available` says whether it is there.
 """
@@ -88,7 +88,7 @@ class FlowConfig:
     """Settings of the flow baseline.
 
     ``upsample``: frames are resized by this factor (bilinear) before the flow, because DIS works on 8x8 patches
-    with a coarse-to-fine pyramid that has almost nothing to work with at 64x64; 4x is what RESEARCH.md measured.
+    with a coarse-to-fine pyramid that has almost nothing to work with at 64x64; 4x is what the measurements below chose.
     ``b_0`` is warped at that resolution too (nearest-neighbour upsampled, bilinear remap, area-averaged back down),
     so the warp keeps the flow's sub-pixel detail. ``preset``: DIS preset, ``ultrafast``, ``fast`` or ``medium``.
 

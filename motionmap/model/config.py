@@ -21,7 +21,7 @@ class NetConfig:
     """Shapes of the encoders, the transformation network and the decoder."""
 
     # "affine": the paper's form, one 2x3 affine regressed by tau from (f(x), f(x')) and identity-initialised.
-    # "parts": K part affines fitted in closed form from a correlation volume (RESEARCH.md: the form that kept motion
+    # "parts": K part affines fitted in closed form from a correlation volume (docs/RESEARCH.md: the form that kept motion
     # alive, where regressed affines collapsed to identity within ~200 steps).
     # "dense" (default): the same correlation's soft matches used directly as a coarse flow field, no part fit. After
     # 100 CPU steps each on LPC, motion eval (plain, 42 cases) gave dense 156 SSE/img vs parts 231 (identity 282).
@@ -34,7 +34,7 @@ class NetConfig:
     # Number of part affines for motion="parts"; 8-9 moved arms and legs in the prototype.
     parts: int = 8
     # Add a fixed (not learned) 8x8 pixel-patch descriptor to the correlation features: learned features alone flatten
-    # under the matching loss and the correlation loses its peaks (RESEARCH.md).
+    # under the matching loss and the correlation loses its peaks (docs/RESEARCH.md).
     patch_descriptor: bool = True
     # Softmax temperature of the correlation; costs are mean squared patch differences in [0, 2]. Swept on LPC pairs
     # with fixed 3x3 block masks: 0.005-0.02 warp best.
@@ -45,7 +45,7 @@ class NetConfig:
     # Ridge pulling every part affine toward identity (in units of "cells of support"): keeps parts with little mass
     # well-posed.
     ridge: float = 1e-2
-    # Copy path: the decoder blends its rendering with the source pixels warped by the same transform (RESEARCH.md:
+    # Copy path: the decoder blends its rendering with the source pixels warped by the same transform (docs/RESEARCH.md:
     # removed the 16x16 bottleneck's blur, training MSE 0.018 -> 0.008). Off in the paper's form.
     copy_path: bool = True
     # motion="flow": channels of the refinement blocks (the H x W level's features get half). The 16x16 dense
@@ -68,7 +68,7 @@ class LossConfig:
     pixel: float = 1.0
     latent: float = 0.1
     background: float = 0.1
-    # "cosine": 1 - cos per feature cell (RESEARCH.md: L1 shrank features to zero); "l1": the paper's form.
+    # "cosine": 1 - cos per feature cell (docs/RESEARCH.md: L1 shrank features to zero); "l1": the paper's form.
     latent_form: str = "cosine"
     # motion="flow" only. warp: L1 of x warped by each pyramid level's flow against x' (the finest level weighs 1,
     # coarser ones 0.5 and 0.25): the flow learns from the photometric error itself, not only through the decoder.

@@ -1,4 +1,4 @@
-"""The MotionMapper losses as pure functions (DESIGN.md): pixel, latent matching, background consistency; and for
+"""The MotionMapper losses as pure functions: pixel, latent matching, background consistency; and for
 motion="flow" the flow terms: multi-scale photometric warp, edge-aware smoothness, static flat regions."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def latent_loss(warped: Tensor, target: Tensor, form: str = "cosine") -> Tensor:
     """Equivariance ``match(T.f(x), f(x'))`` over ``float [B,C,h,w]`` feature maps -> scalar.
 
     form "l1": the paper's ``|T.f(x) - f(x')|`` (mean). form "cosine": ``1 - cos`` per cell along C, mean over cells,
-    in [0, 2]; scale-free, so it cannot be lowered by shrinking features toward zero (RESEARCH.md).
+    in [0, 2]; scale-free, so it cannot be lowered by shrinking features toward zero (docs/RESEARCH.md).
     """
     if form == "l1":
         return (warped.float() - target.float()).abs().mean()

@@ -1,4 +1,4 @@
-"""The MotionMapper LightningModule (Resnick et al. 2021, DESIGN.md's method).
+"""The MotionMapper LightningModule (the method of Resnick et al. 2021; docs/RESEARCH.md says what it became).
 
 For two frames ``x``, ``x'`` of one animation (``float [B,3,H,W] in [0,1]``, any H and W from 8 px)::
 

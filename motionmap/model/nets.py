@@ -113,7 +113,7 @@ class PartsTau(nn.Module):
         desc_tgt = F.normalize(self.proj(feat_tgt), dim=1, eps=1e-3) * 0.5
         cost = motion.match_costs(desc_src, desc_tgt, PAD)  # (B, N, M)
         if cfg.patch_descriptor:
-            # Fixed descriptor keeps the correlation peaked even when learned features flatten (RESEARCH.md).
+            # Fixed descriptor keeps the correlation peaked even when learned features flatten (docs/RESEARCH.md).
             # No gradient flows into it, so it is computed without autograd (half the step's cost otherwise).
             with torch.no_grad():
                 patch_cost = motion.match_costs(motion.patch_descriptor(img_src, CELL),

@@ -22,7 +22,7 @@ def test_latent_cosine_is_scale_free_and_zero_on_match():
     assert losses.latent_loss(f, f).item() == pytest.approx(0.0, abs=1e-5)
     assert losses.latent_loss(f, 3 * f).item() == pytest.approx(0.0, abs=1e-5)
     assert losses.latent_loss(f, -f).item() == pytest.approx(2.0, abs=1e-5)
-    # L1 (the paper's form) is not: shrinking both maps lowers it, the collapse RESEARCH.md saw.
+    # L1 (the paper's form) is not: shrinking both maps lowers it, the collapse docs/RESEARCH.md describes.
     assert losses.latent_loss(0.1 * f, 0.1 * -f, "l1") < losses.latent_loss(f, -f, "l1")
 
 

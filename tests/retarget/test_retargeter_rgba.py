@@ -1,4 +1,4 @@
-"""Retargeter.retarget with RGBA targets: RGBA out with the background transparent (DESIGN.md's interface)."""
+"""Retargeter.retarget with RGBA targets: RGBA out with the background transparent (the README's Python interface)."""
 
 import numpy as np
 
