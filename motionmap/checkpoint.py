@@ -30,6 +30,7 @@ import os
 import pickle
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Union
 
@@ -45,6 +46,9 @@ ARCHITECTURE = "MotionMapper"
 STAMP_KEY = "motionmap"
 
 _HOW_TO_FIX = "pass a .ckpt written by `motionmap train`"
+# Largest checkpoint read, on disk and unpacked. The shipped model is 0.27 MB and a training checkpoint with Adam's
+# state about three times its weights; the largest config allowed (model.config.NET_RANGES) is ~0.3 GB with it.
+MAX_CHECKPOINT_BYTES = 1024 * 1024 * 1024
 
 
 class CheckpointInfo(NamedTuple):
@@ -91,12 +95,50 @@ def _weights_only_reason(message: str) -> str:
     return "unsupported pickle content"
 
 
+def _check_archive(p: Path, path: PathLike) -> None:
+    """Refuse, before torch reads it, a checkpoint over :data:`MAX_CHECKPOINT_BYTES` on disk or unpacked, and a zip
+    checkpoint with compressed members: ``torch.save`` stores every member uncompressed, so a compressed one can only
+    be a decompression bomb (2 MB of deflate that unpacks to GBs)."""
+    size = p.stat().st_size
+    limit_mb = MAX_CHECKPOINT_BYTES // 2**20
+    if size > MAX_CHECKPOINT_BYTES:
+        raise MotionmapError(f"{path}: checkpoint is {size / 2**20:.0f} MB, more than motionmap reads ({limit_mb} MB); "
+                             f"{_HOW_TO_FIX}")
+    if not zipfile.is_zipfile(p):
+        return  # torch's legacy format: bounded by the file size checked above
+    try:
+        with zipfile.ZipFile(p) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # torch.load reports it
+    packed = [m.filename for m in members if m.compress_type != zipfile.ZIP_STORED]
+    if packed:
+        raise MotionmapError(f"{path}: refused: the checkpoint has compressed members ({packed[0][:60]}), which "
+                             f"torch.save never writes (a decompression bomb); {_HOW_TO_FIX}")
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > MAX_CHECKPOINT_BYTES:
+        raise MotionmapError(f"{path}: checkpoint unpacks to {unpacked / 2**20:.0f} MB, more than motionmap reads "
+                             f"({limit_mb} MB); {_HOW_TO_FIX}")
+
+
+def _check_finite(state: Dict[str, Any], path: PathLike) -> None:
+    """Refuse NaN or Inf in any floating-point weight: such a model writes black or garbage frames with exit 0."""
+    import torch
+
+    for name, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise MotionmapError(f"{path}: weight {name} holds {bad} NaN or Inf values (a diverged or damaged "
+                                 f"model); use an earlier checkpoint of the run or retrain")
+
+
 def read_checkpoint(path: PathLike) -> Dict[str, Any]:
     """``torch.load(path, map_location="cpu", weights_only=True)`` with every failure as one-line MotionmapError.
 
     Returns the checkpoint dict (tensors on the CPU). Refuses, without running anything from the file: a missing
-    path or folder, a file that is not a torch checkpoint, a truncated one, and one that carries pickled code or
-    objects other than tensors and plain containers (the message names the refused object, e.g. ``posix.system``).
+    path or folder, a file that is not a torch checkpoint, a truncated one, one that carries pickled code or
+    objects other than tensors and plain containers (the message names the refused object, e.g. ``posix.system``),
+    and one over :data:`MAX_CHECKPOINT_BYTES` on disk or unpacked, or with compressed zip members (a bomb).
     """
     import torch
 
@@ -105,6 +147,7 @@ def read_checkpoint(path: PathLike) -> Dict[str, Any]:
         raise MotionmapError(f"{path}: checkpoint not found; {_HOW_TO_FIX}")
     if not p.is_file():
         raise MotionmapError(f"{path}: is not a file; {_HOW_TO_FIX}")
+    _check_archive(p, path)
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -186,7 +229,8 @@ def load_model(path: PathLike) -> LoadedModel:
     from its config and load its weights strictly. Returns the model on the CPU, with the checkpoint's info.
 
     Raises :class:`MotionmapError` (one line) for a missing, corrupt, unsafe or mismatched checkpoint, naming the
-    config fields or weights that differ.
+    config fields or weights that differ; for settings out of range or not finite (checked before the model is
+    built, :func:`motionmap.model.config.validate`), and for NaN or Inf weights.
     """
     ckpt = read_checkpoint(path)
     info = check_checkpoint(ckpt, path)
@@ -202,6 +246,8 @@ def load_model(path: PathLike) -> LoadedModel:
     expected = model.state_dict()
     state = ckpt["state_dict"]
     diff = _describe_mismatch(expected, state)
+    if not diff:
+        _check_finite(state, path)
     if diff:
         net = info.hyper_parameters.get("net", {})
         raise MotionmapError(f"{path}: weights do not match its config (net.motion={net.get('motion')!r}: "

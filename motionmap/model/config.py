@@ -7,6 +7,7 @@ survive ``torch.load(weights_only=True)`` and rebuild exactly the saved model. `
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping, Optional, Type, TypeVar, Union
 
@@ -123,31 +124,54 @@ def coerce_config(cls: Type[C], value: Union[C, Mapping[str, Any], None]) -> C:
     return cfg
 
 
+# Allowed ranges, checked before a model is built from a config (a checkpoint's config is untrusted input: without
+# bounds `channels: 100000` in a 1.5 kB file allocates hundreds of GB, `flow_match_steps: 1e7` never ends).
+# (low, high, low is exclusive). The bounds are 10-30x the defaults: far beyond anything that trains at this project's
+# speed targets, and small enough that building the largest model allowed stays under 1 GB.
+NET_RANGES = {
+    "channels": (1, 512, False), "hidden": (1, 512, False), "parts": (1, 64, False), "flow_hidden": (1, 256, False),
+    "flow_match_radius": (0, 8, False), "flow_match_steps": (1, 16, False),
+    "temperature": (0.0, 100.0, True), "match_sigma": (0.0, 1000.0, True), "ridge": (0.0, 1e6, False),
+    "flow_match_temperature": (0.0, 100.0, True), "flow_match_sigma": (0.0, 1000.0, True),
+}
+LOSS_RANGES = {name: (0.0, 1e6, False) for name in ("pixel", "latent", "background", "warp", "smooth", "static")}
+OPTIM_RANGES = {"lr": (0.0, 10.0, True), "weight_decay": (0.0, 1e3, False), "warmup_steps": (0, 10**9, False),
+                "decay_from": (0, 10**12, False), "decay_to": (0.0, 1.0, True)}
+_SECTIONS = {"NetConfig": "net", "LossConfig": "loss", "OptimConfig": "optim"}
+
+
+def _check_number(where: str, value: Any, integer: bool, low, high, low_open: bool) -> None:
+    """One numeric field: the right type, finite, within [low, high] (or (low, high]); MotionmapError otherwise."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        raise MotionmapError(f"{where}: got {value!r} ({type(value).__name__}); must be {kind}")
+    if not math.isfinite(value):
+        raise MotionmapError(f"{where}: got {value!r}; must be a finite number")
+    if value > high or value < low or (low_open and value == low):
+        bracket = "(" if low_open else "["
+        raise MotionmapError(f"{where}: got {value!r}; must be {kind} in {bracket}{low:g}, {high:g}]")
+
+
 def validate(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> None:
-    """Check allowed values; raise :class:`MotionmapError` naming the field and the received value."""
+    """Check types, finiteness and allowed ranges (:data:`NET_RANGES`, ...); raise :class:`MotionmapError` naming the
+    field and the received value. Runs before anything is allocated from the config."""
+    section = _SECTIONS[type(cfg).__name__]
+    ranges = {NetConfig: NET_RANGES, LossConfig: LOSS_RANGES, OptimConfig: OPTIM_RANGES}[type(cfg)]
+    defaults = type(cfg)()
+    for name, (low, high, low_open) in ranges.items():
+        value = getattr(cfg, name)
+        if value is None and getattr(defaults, name) is None:
+            continue  # optional (optim.decay_from)
+        _check_number(f"{section}.{name}", value, isinstance(low, int), low, high, low_open)
     if isinstance(cfg, NetConfig):
         if cfg.motion not in MOTIONS:
             raise MotionmapError(f"net.motion: got {cfg.motion!r}; use one of {', '.join(MOTIONS)}")
-        for name in ("channels", "hidden", "parts", "flow_hidden", "flow_match_steps"):
-            if getattr(cfg, name) < 1:
-                raise MotionmapError(f"net.{name}: got {getattr(cfg, name)}; must be >= 1")
-        if cfg.temperature <= 0 or cfg.match_sigma <= 0:
-            raise MotionmapError(
-                f"net.temperature/match_sigma: got {cfg.temperature}/{cfg.match_sigma}; both must be > 0"
-            )
+        for name in ("patch_descriptor", "copy_path"):
+            if not isinstance(getattr(cfg, name), bool):
+                raise MotionmapError(f"net.{name}: got {getattr(cfg, name)!r}; must be true or false")
     elif isinstance(cfg, LossConfig):
         if cfg.latent_form not in LATENT_LOSSES:
             raise MotionmapError(f"loss.latent_form: got {cfg.latent_form!r}; use one of {', '.join(LATENT_LOSSES)}")
-        for name in ("pixel", "latent", "background", "warp", "smooth", "static"):
-            if getattr(cfg, name) < 0:
-                raise MotionmapError(f"loss.{name}: got {getattr(cfg, name)}; loss weights must be >= 0")
-    elif isinstance(cfg, OptimConfig):
-        if cfg.lr <= 0:
-            raise MotionmapError(f"optim.lr: got {cfg.lr}; must be > 0")
-        if not 0 < cfg.decay_to <= 1:
-            raise MotionmapError(f"optim.decay_to: got {cfg.decay_to}; must be in (0, 1] (a fraction of optim.lr)")
-        if cfg.decay_from is not None and cfg.decay_from < 0:
-            raise MotionmapError(f"optim.decay_from: got {cfg.decay_from}; must be a step >= 0, or null for no decay")
 
 
 def plain(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> dict:

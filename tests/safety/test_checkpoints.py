@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from safety_helpers import MarkerPayload, ShellPayload
+from safety_helpers import REPO, MarkerPayload, ShellPayload
 from motionmap.checkpoint import (
     FORMAT_VERSION,
     STAMP_KEY,
@@ -155,6 +155,79 @@ class TestMismatches:
         path.write_bytes(data[: len(data) // 2])
         with pytest.raises(MotionmapError, match="not a readable motionmap checkpoint"):
             load_model(path)
+
+
+class TestHostileSettings:
+    """Settings are checked against ranges before the model is built (nothing allocated from them); NaN/Inf settings
+    and weights, oversized and compressed (bomb) checkpoints are refused with one line."""
+
+    @pytest.mark.parametrize("section, field, value, message", [
+        ("net", "channels", 100000, r"net.channels: got 100000; must be an integer in \[1, 512\]"),
+        ("net", "channels", 4000, r"net.channels: got 4000; must be an integer in \[1, 512\]"),
+        ("net", "flow_match_radius", 10**6, r"net.flow_match_radius: got 1000000; must be an integer in \[0, 8\]"),
+        ("net", "flow_match_steps", 10**7, r"net.flow_match_steps: got 10000000; must be an integer in \[1, 16\]"),
+        ("net", "flow_match_steps", 1e7, r"net.flow_match_steps: got 10000000.0 \(float\); must be an integer"),
+        ("net", "temperature", float("nan"), r"net.temperature: got nan; must be a finite number"),
+        ("net", "match_sigma", float("inf"), r"net.match_sigma: got inf; must be a finite number"),
+        ("net", "hidden", True, r"net.hidden: got True \(bool\); must be an integer"),
+        ("net", "copy_path", "yes", r"net.copy_path: got 'yes'; must be true or false"),
+        ("loss", "pixel", float("nan"), r"loss.pixel: got nan; must be a finite number"),
+        ("optim", "lr", -1.0, r"optim.lr: got -1.0; must be a number in \(0, 10\]"),
+    ])
+    def test_out_of_range_or_non_finite_setting_is_refused(self, tmp_path, tiny_model, section, field, value,
+                                                          message):
+        ckpt = _state(tiny_model)
+        ckpt["hyper_parameters"][section][field] = value
+        path = tmp_path / "hostile.ckpt"
+        torch.save(ckpt, path)
+        with pytest.raises(MotionmapError, match=rf"{path}: config does not fit this motionmap \({message}") as e:
+            load_model(path)
+        assert "\n" not in str(e.value)
+
+    @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+    def test_non_finite_weights_are_refused(self, tmp_path, tiny_model, bad):
+        ckpt = _state(tiny_model)
+        ckpt["state_dict"] = {k: v.clone() for k, v in ckpt["state_dict"].items()}
+        name = next(k for k, v in ckpt["state_dict"].items() if v.is_floating_point() and v.numel() > 1)
+        ckpt["state_dict"][name].view(-1)[1] = bad
+        path = tmp_path / "diverged.ckpt"
+        torch.save(ckpt, path)
+        with pytest.raises(MotionmapError, match=rf"weight {name} holds 1 NaN or Inf values"):
+            Retargeter.load(path)
+
+    def test_compressed_checkpoint_is_refused_before_unpacking(self, tmp_path, tiny_checkpoint):
+        """torch.save stores members uncompressed; the same archive deflated, plus 64 MB of zeros that pack into
+        64 kB (a small bomb), is refused from its member list alone."""
+        import zipfile
+
+        bomb = tmp_path / "bomb.ckpt"
+        with zipfile.ZipFile(tiny_checkpoint) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                dst.writestr(info.filename, src.read(info))
+            prefix = src.infolist()[0].filename.split("/")[0]
+            dst.writestr(f"{prefix}/data/999", b"\0" * (64 * 2**20))
+        assert bomb.stat().st_size < 2**20
+        with pytest.raises(MotionmapError, match=r"refused: the checkpoint has compressed members .*decompression bomb"):
+            load_model(bomb)
+
+    def test_unpacked_size_is_capped(self, tmp_path, tiny_checkpoint, monkeypatch):
+        import motionmap.checkpoint as checkpoint
+
+        monkeypatch.setattr(checkpoint, "MAX_CHECKPOINT_BYTES", tiny_checkpoint.stat().st_size // 2)
+        with pytest.raises(MotionmapError, match=r"checkpoint is 0 MB, more than motionmap reads \(0 MB\)"):
+            load_model(tiny_checkpoint)
+
+    def test_shipped_model_and_every_training_config_pass_the_ranges(self):
+        import yaml
+
+        from motionmap.model.config import LossConfig, NetConfig, OptimConfig, coerce_config
+        from motionmap.retarget import DEFAULT_CHECKPOINT
+
+        load_model(DEFAULT_CHECKPOINT)
+        for config in sorted((REPO / "train" / "configs").glob("*.yaml")):
+            model = (yaml.safe_load(config.read_text()) or {}).get("model") or {}
+            for cls, key in ((NetConfig, "net"), (LossConfig, "loss"), (OptimConfig, "optim")):
+                coerce_config(cls, model.get(key) or {})
 
 
 class TestFormatVersion:
