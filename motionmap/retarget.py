@@ -116,7 +116,9 @@ class Retargeter:
     def retarget(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int = 64,
                  keep_alpha: bool = True) -> np.ndarray:
         """Replay ``source_frames`` (A's animation, ``uint8 [T,H,W,3|4]``) with the look of ``target`` (B in A's first
-        pose, ``uint8 [H,W,3|4]``, same H and W) -> ``uint8 [T,H,W,3]``. Deterministic; batched by ``batch_size``.
+        pose, ``uint8 [H,W,3|4]``, same H and W) -> ``uint8 [T,H,W,3]``. Deterministic; at most ``batch_size`` frames
+        per model pass, fewer where the memory budget says so (:mod:`motionmap.model.budget`). Frames over 256 px a
+        side are refused (:class:`MotionmapError`, naming the limit).
 
         With ``keep_alpha`` (default) and an RGBA target with a transparent background (at least 5% of its pixels at
         alpha 0, :func:`motionmap.alpha.has_transparent_background`), returns ``uint8 [T,H,W,4]``:
@@ -146,15 +148,23 @@ class Retargeter:
         """The model pass at the given size: ``uint8 [T,H,W,3|4]``, ``uint8 [H,W,3|4]`` -> ``uint8 [T,H,W,3]``."""
         import torch
 
+        from motionmap.model.budget import check_frame_size, frames_per_pass
+
         _check_frames("source_frames", source_frames, 4)
         _check_frames("target", target, 3)
         _check_same_size(source_frames, target)
         _check_batch_size(batch_size)
-        out = []
+        height, width = source_frames.shape[1:3]
+        check_frame_size(height, width, name="source_frames")
+        # Chunked over frames (motionmap.model.budget): the peak is a few passes plus the uint8 input and output,
+        # whatever T (the allocator keeps freed pass memory for reuse; it levels off).
+        step = frames_per_pass(height, width, batch_size)
+        out = np.empty(source_frames.shape[:3] + (3,), np.uint8)  # (T, H, W, 3)
         with torch.inference_mode():  # the flow refinement steps out of it for its own gradients
-            a = _to_float(source_frames).to(self.device)  # (T, 3, H, W)
+            a0 = _to_float(source_frames[:1]).to(self.device)  # (1, 3, H, W)
             b0 = _to_float(target[None]).to(self.device)  # (1, 3, H, W)
-            for i in range(0, len(a), batch_size):
-                pred = self.model.transfer(a[:1], a[i : i + batch_size], b0, self.refine)  # (n, 3, H, W) in [0, 1]
-                out.append((pred * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu())
-        return torch.cat(out).numpy()
+            for i in range(0, len(source_frames), step):
+                a_t = _to_float(source_frames[i : i + step]).to(self.device)  # (n, 3, H, W)
+                pred = self.model.transfer(a0, a_t, b0, self.refine)  # (n, 3, H, W) in [0, 1]
+                out[i : i + step] = (pred * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return out

@@ -26,7 +26,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 exposes it to the network)")
+                   help="address to listen on (default 127.0.0.1: this machine only; another address, e.g. 0.0.0.0, "
+                        "exposes it to the network and needs --allow-remote)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a non-loopback --host: anyone who can reach it can use the page. Browsers must then "
+                        "open it by the --host name (or, for 0.0.0.0, this machine's own name or address): other "
+                        "Host names are refused (DNS rebinding)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860; 0 picks a free one and prints it)")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="CKPT",
                    help="model checkpoint (default: the model shipped with motionmap)")
@@ -57,7 +62,7 @@ def _stop_on_sigterm() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from motionmap.demo.server import LOOPBACK_HOSTS, DemoConfig, make_server
+    from motionmap.demo.server import DemoConfig, is_loopback, make_server
     from motionmap.errors import MotionmapError
 
     if args.device not in ("cpu", "cuda") and not str(args.device).startswith("cuda:"):
@@ -71,10 +76,11 @@ def run(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, checkpoint=args.checkpoint, device=args.device,
         refine_steps=args.refine_steps,
         max_upload_mb=args.max_upload_mb, max_frames=args.max_frames, quiet=not args.verbose,
+        allow_remote=args.allow_remote,
     )
     server = make_server(config)
     _stop_on_sigterm()
-    if args.host not in LOOPBACK_HOSTS and not args.host.startswith("127."):
+    if not is_loopback(args.host):
         print(f"motionmap demo: warning: listening on {args.host}: anyone who can reach this machine can use the page",
               file=sys.stderr)
     print(f"motionmap demo: serving {server.url} (Ctrl+C to stop)", flush=True)

@@ -2,8 +2,9 @@
 
 :class:`DemoApp` holds the model, the uploads (on disk, in one private temp folder), the decoded clips (in memory)
 and the ``--all`` sheet jobs; its :meth:`DemoApp.handle` maps one request to one :class:`Response` and is what the
-tests call directly. :class:`DemoServer` is a ``ThreadingHTTPServer`` around it that enforces the transport-level
-rules (upload size checked from ``Content-Length`` *before* the body is read, Host/Origin checks, socket timeouts).
+tests call directly. :class:`DemoServer` is an ``HTTPServer`` with a bounded worker pool around it that enforces the
+transport-level rules (upload size checked from ``Content-Length`` *before* the body is read, Host/Origin checks,
+socket timeouts, at most ``max_connections`` connections at once).
 
 API (all JSON answers; errors are ``{"error": "<one line>"}`` with a 4xx status):
 
@@ -45,7 +46,7 @@ import zipfile
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
@@ -54,7 +55,7 @@ import numpy as np
 
 from motionmap.errors import MotionmapError
 from motionmap.lpc import natural_key
-from motionmap.layout import FACINGS, LPC_LAYOUT, SheetLayout
+from motionmap.layout import FACINGS, LPC_LAYOUT, MAX_FRAME_SIDE, SheetLayout
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The only files served from disk: fixed names, never a path built from the request.
@@ -70,8 +71,14 @@ CSP = (
     "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 )
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 MAX_JSON_BYTES = 64 * 1024
 _ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a --host value) only listens on this machine."""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
 @dataclass(frozen=True)
@@ -85,13 +92,21 @@ class DemoConfig:
     refine_steps: Optional[int] = None  # test-time flow refinement (None: the default, 30 steps; 0: off)
     max_upload_mb: float = 8.0  # an LPC sheet PNG is ~0.1-0.5 MB; 8 MB leaves room for long GIFs
     max_frames: int = 64  # LPC's longest row is 13 frames; 64 keeps one CPU transfer under a few seconds
-    # Largest frame side retargeted: the model is fully convolutional, but CPU inference grows with the area.
-    max_frame_side: int = 512
+    # Largest frame side retargeted: the model's limit (motionmap.model.budget: its global correlation grows with the
+    # square of the pixel count; one 512x512 x 8 transfer asked for 9.4 GB).
+    max_frame_side: int = MAX_FRAME_SIDE
     # Largest upload side decoded (a sheet): an 8192 px tall LPC "universal" sheet is the biggest in common use.
     max_image_side: int = 8192
     max_zip_bytes: int = 64 * 1024 * 1024  # uncompressed total of a zip of frames (a zip bomb is refused early)
     keep_uploads: int = 64  # uploads kept on disk; the oldest are deleted beyond this
+    max_stored_mb: float = 256.0  # all uploads on disk together; the oldest are deleted beyond this
     keep_clips: int = 256  # decoded clips kept in memory
+    # Decoded frames kept in memory, all clips together (one clip is at most 64 frames of 256x256 RGBA, 16 MB; an LPC
+    # sheet result 4.5 MB); the oldest clips are dropped beyond this.
+    max_clip_memory_mb: float = 512.0
+    max_connections: int = 128  # connections served or waiting at once; more get 503 at once
+    workers: int = 32  # threads serving connections (a bounded pool, not a thread per connection)
+    allow_remote: bool = False  # a non-loopback --host needs this, said explicitly
     max_pending_jobs: int = 4  # --all jobs queued or running at once
     quiet: bool = True  # no per-request log lines
 
@@ -102,6 +117,10 @@ class DemoConfig:
             raise MotionmapError(f"--max-upload-mb {self.max_upload_mb}: must be > 0")
         if int(self.max_frames) < 1:
             raise MotionmapError(f"--max-frames {self.max_frames}: must be >= 1")
+        if not is_loopback(self.host) and not self.allow_remote:
+            raise MotionmapError(f"--host {self.host}: not a loopback address, so anyone who can reach this machine "
+                                 "could use the page and its model; add --allow-remote to mean it, or use --host "
+                                 "127.0.0.1")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -166,6 +185,27 @@ def sniff_kind(head: bytes) -> Optional[str]:
     return None
 
 
+# Bytes of chunks a PNG may carry beyond its pixels (palette, colour profile, text) before it counts as padded.
+PNG_SLACK_BYTES = 64 * 1024
+
+
+def honest_size(width: int, height: int, frames: int = 1) -> int:
+    """The most bytes an image file of ``frames`` frames of ``width x height`` needs: its pixels stored uncompressed at
+    16 bits per RGBA channel, plus :data:`PNG_SLACK_BYTES`. Anything longer is padding (zeros after the image end),
+    which would sit on the server's disk for nothing."""
+    return frames * (width * height * 8 + height) + PNG_SLACK_BYTES
+
+
+def check_png_size(data: bytes, what: str) -> None:
+    """Refuse a PNG (``data``) longer than :func:`honest_size` of the width and height in its header (IHDR)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        raise MotionmapError(f"{what}: not a PNG file; zip the PNG frames themselves")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if len(data) > honest_size(width, height):
+        raise MotionmapError(f"{what}: {len(data)} bytes for one {width}x{height} frame: padded or damaged; "
+                             "re-export the frames")
+
+
 def extract_frame_zip(data: bytes, out_dir: Path, display: str, max_frames: int, max_total_bytes: int) -> int:
     """Write the PNG frames of a zip as ``out_dir/frame_000.png``... in the natural order of their names.
 
@@ -215,6 +255,7 @@ def extract_frame_zip(data: bytes, out_dir: Path, display: str, max_frames: int,
             raise MotionmapError(f"{display}: cannot unpack {info.filename[:60]!r} ({e}); zip the frames again") from None
         if len(chunk) > budget:
             raise MotionmapError(f"{display}: frames unpack to more than {max_total_bytes // 2**20} MB; zip smaller frames")
+        check_png_size(chunk, f"{display}: member {safe_display_name(info.filename)!r}")
         budget -= len(chunk)
         (out_dir / f"frame_{k:0{digits}d}.png").write_bytes(chunk)
     return len(frames)
@@ -274,6 +315,7 @@ class Upload:
     height: int
     frames: int
     layout: Optional[SheetLayout] = None
+    nbytes: int = 0  # bytes on disk
 
     def to_json(self) -> dict:
         return {
@@ -317,6 +359,11 @@ class Clip:
             out["sheet"] = {"width": int(self.sheet.shape[1]), "height": int(self.sheet.shape[0])}
         out.update(self.info)
         return out
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of decoded pixels this clip holds in memory."""
+        return int(self.frames.nbytes) + (0 if self.sheet is None else int(self.sheet.nbytes))
 
     def formats(self) -> Tuple[str, ...]:
         return ("sheet", "zip") if self.sheet is not None else ("gif", "sheet", "zip")
@@ -477,7 +524,9 @@ class DemoApp:
     def _parse_json(body: bytes) -> Mapping[str, Any]:
         try:
             obj = json.loads(body.decode("utf-8") or "{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            # ValueError: malformed JSON, and integers over Python's digit limit; RecursionError: deep nesting
+            # ("[[[[..."). All are bad requests, not server errors.
             raise MotionmapError(f"request: not valid JSON ({e.__class__.__name__}); reload the page") from None
         if not isinstance(obj, dict):
             raise MotionmapError("request: expected a JSON object; reload the page")
@@ -494,10 +543,15 @@ class DemoApp:
             return item
 
     def _put(self, store: "OrderedDict[str, Any]", item, keep: int) -> None:
+        """Store ``item``; drop the oldest items beyond ``keep``, and beyond the byte caps (uploads on disk:
+        ``max_stored_mb``; clips in memory: ``max_clip_memory_mb``). The newest item always stays."""
+        cap = (self.config.max_stored_mb if isinstance(item, Upload) else self.config.max_clip_memory_mb) * 2**20
         with self._lock:
             store[item.id] = item
-            while len(store) > keep:
+            total = sum(x.nbytes for x in store.values())
+            while len(store) > 1 and (len(store) > keep or total > cap):
                 _, old = store.popitem(last=False)
+                total -= old.nbytes
                 if isinstance(old, Upload):
                     shutil.rmtree(old.path.parent, ignore_errors=True)
 
@@ -532,6 +586,7 @@ class DemoApp:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        upload.nbytes = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
         self._put(self._uploads, upload, self.config.keep_uploads)
         return json_response(upload.to_json())
 
@@ -552,6 +607,7 @@ class DemoApp:
         path = folder / f"upload.{kind}"
         path.write_bytes(body)
         width, height = check_image_file(path)  # header only: refuses decompression bombs before decoding
+
         path = path.rename(folder / _named_like(name, kind))  # so the I/O layer's messages show the artist's name
         if max(width, height) > cfg.max_image_side:
             raise MotionmapError(f"{name}: {width}x{height} is larger than this demo accepts "
@@ -561,6 +617,9 @@ class DemoApp:
                 n_frames = int(getattr(im, "n_frames", 1))
         except Exception as e:  # noqa: BLE001 - any decoder failure means an unreadable file
             raise MotionmapError(f"{name}: not a readable image ({type(e).__name__}); re-export it") from None
+        if len(body) > honest_size(width, height, min(n_frames, cfg.max_frames)):  # never kept on disk padded
+            raise MotionmapError(f"{name}: {len(body) / 2**20:.1f} MB for {n_frames} frame(s) of {width}x{height}: "
+                                 "padded or damaged; re-export it")
         if n_frames > 1:
             if n_frames > cfg.max_frames:
                 raise MotionmapError(
@@ -892,12 +951,15 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
         self._send(app.handle(method, path, query, body))
 
     def _check_origin(self, method: str) -> Optional[str]:
-        """Refuse other sites' pages (Origin) and DNS-rebinding names (Host) talking to a loopback demo."""
+        """Refuse other sites' pages (Origin) and DNS-rebinding names (Host): only the names this server answers to
+        (:attr:`DemoServer.allowed_hosts`), also when it listens beyond loopback."""
         host = (self.headers.get("Host") or "").strip()
-        if self.server.loopback_only:
-            hostname = urlsplit(f"//{host}").hostname or ""
-            if hostname not in LOOPBACK_HOSTS and hostname != self.server.config.host:
-                return f"Host {host[:60]!r} not allowed; open the page at http://127.0.0.1:{self.server.port}/"
+        try:
+            hostname = (urlsplit(f"//{host}").hostname or "").lower()
+        except ValueError:  # "[" and other unparsable names
+            hostname = ""
+        if hostname not in self.server.allowed_hosts:
+            return f"Host {host[:60]!r} not allowed; open the page at {self.server.url}"
         origin = self.headers.get("Origin")
         if origin is not None and method != "GET" and urlsplit(origin).netloc != host:
             return f"requests from {origin[:60]!r} are not allowed; use the page served by motionmap demo"
@@ -925,11 +987,15 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-class DemoServer(ThreadingHTTPServer):
-    """``ThreadingHTTPServer`` serving a :class:`DemoApp`: one thread per connection, daemon threads."""
+class DemoServer(HTTPServer):
+    """``HTTPServer`` serving a :class:`DemoApp` from a bounded pool of ``config.workers`` threads.
 
-    daemon_threads = True
-    request_queue_size = 64  # a burst of parallel requests must queue, not be refused
+    At most ``config.max_connections`` connections are served or waiting for a worker at once; one more is answered
+    503 at once and closed (a flood of connections cannot grow threads or memory without bound). Requests on one
+    keep-alive connection are served by one worker in turn.
+    """
+
+    request_queue_size = 64  # a burst of parallel requests must queue in the kernel, not be refused
 
     def __init__(self, app: DemoApp):
         import socket
@@ -949,7 +1015,31 @@ class DemoServer(ThreadingHTTPServer):
             raise MotionmapError(f"--host {host}: cannot listen there ({e.strerror or e}); "
                                  "use --host 127.0.0.1") from None
         self.port = int(self.server_address[1])
-        self.loopback_only = host in LOOPBACK_HOSTS or host.startswith("127.")
+        self.allowed_hosts = allowed_host_names(host)
+        self._slots = threading.BoundedSemaphore(int(app.config.max_connections))
+        self._pool = ThreadPoolExecutor(max_workers=int(app.config.workers), thread_name_prefix="motionmap-demo-http")
+
+    def process_request(self, request, client_address) -> None:
+        """Hand the connection to the pool, or answer 503 when ``max_connections`` are already in."""
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Connection: close\r\nContent-Length: 58\r\n\r\n"
+                                b'{"error": "the demo is busy; try again in a few seconds."}')
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        self._pool.submit(self._serve_connection, request, client_address)
+
+    def _serve_connection(self, request, client_address) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # noqa: BLE001 - one broken connection must not stop the worker
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            self._slots.release()
 
     @property
     def url(self) -> str:
@@ -959,7 +1049,27 @@ class DemoServer(ThreadingHTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
+        pool = getattr(self, "_pool", None)  # absent when binding failed in __init__
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         self.app.close()
+
+
+def allowed_host_names(host: str) -> frozenset:
+    """Names a browser may send in ``Host`` to this server: the loopback names, the ``--host`` given, and for a
+    wildcard ``--host`` (0.0.0.0, ::) this machine's own names and addresses. Any other name (``evil.example``
+    resolving to this machine: DNS rebinding) is refused."""
+    import socket
+
+    names = set(LOOPBACK_HOSTS) | {host.lower().strip("[]")}
+    if host in WILDCARD_HOSTS:
+        for name in (socket.gethostname(), socket.getfqdn()):
+            names.add(name.lower())
+            try:
+                names.update(info[4][0] for info in socket.getaddrinfo(name, None))
+            except OSError:
+                pass
+    return frozenset(n for n in names if n)
 
 
 def make_server(config: DemoConfig, retargeter=None) -> DemoServer:

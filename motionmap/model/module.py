@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from motionmap.layout import MIN_FRAME_SIDE
+from motionmap.model.budget import check_training_batch
 from motionmap.model import losses, motion
 from motionmap.model.config import LossConfig, NetConfig, OptimConfig, coerce_config, plain
 from motionmap.model.flownet import flow_motion, grid_to_flow
@@ -199,6 +200,8 @@ class MotionMapper(pl.LightningModule):
     def model_step(self, batch: Any) -> Losses:
         x, x_next = _pair(batch)
         check_images("batch.x", x)
+        if x.device.type == "cpu":  # host memory (motionmap.model.budget); a GPU reports its own out-of-memory
+            check_training_batch(x.shape[0], x.shape[2], x.shape[3])
         # Losses are taken on the padded frames: the repeated edge is still, so it only adds easy pixels.
         x, x_next = pad_to_cell(x), pad_to_cell(x_next)
         feats = self.f(torch.cat([x, x_next]))  # (2B, C, h, w)

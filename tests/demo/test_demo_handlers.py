@@ -132,7 +132,7 @@ class TestExamples:
 
 def test_info_and_static(app):
     info = ok(app.handle("GET", "/api/info"))
-    assert info["limits"] == {"max_upload_mb": 1, "max_frames": 16, "max_frame_side": 512}
+    assert info["limits"] == {"max_upload_mb": 1, "max_frames": 16, "max_frame_side": 256}
     page = app.handle("GET", "/")
     assert page.status == 200 and b"<canvas" in page.body
     for path in ("/app.js", "/style.css"):

@@ -1,0 +1,101 @@
+"""The model's memory budget (motionmap.model.budget): frames over 256 px a side are refused with the limit in the
+message, retargets are chunked over frames, CPU training batches are capped. The measured peaks are the heavy test
+tests/safety/test_memory.py."""
+
+import numpy as np
+import pytest
+import torch
+
+from motionmap.errors import MotionmapError
+from motionmap.model import NetConfig, budget
+from motionmap.model.module import MotionMapper
+from motionmap.retarget import Retargeter
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return Retargeter(MotionMapper(net=NetConfig(motion="flow", channels=8, hidden=4, flow_hidden=4)))
+
+
+class TestPairBytes:
+    def test_correlation_is_quadratic_in_pixels(self):
+        # 64x64 frames: 16x16 cells, source padded to 22x22.
+        assert budget.correlation_floats(64, 64) == 256 * 484
+        assert budget.correlation_floats(256, 256) == 4096 * 4900
+        # Sizes that are not whole cells are padded up, as the model does.
+        assert budget.correlation_floats(30, 30) == budget.correlation_floats(32, 32)
+
+    def test_frames_per_pass(self):
+        assert budget.frames_per_pass(64, 64, 64) == 32
+        assert budget.frames_per_pass(64, 64, 8) == 8  # never more than asked
+        assert budget.frames_per_pass(256, 256, 64) == 1
+        for side in (8, 16, 32, 48, 64, 128, 200, 256):
+            n = budget.frames_per_pass(side, side, 10**6)
+            assert n == 1 or n * budget.pair_bytes(side, side) <= budget.PASS_BUDGET_BYTES
+
+
+class TestFrameSizeLimit:
+    @pytest.mark.parametrize("h, w", [(257, 64), (64, 257), (512, 512), (2048, 2048)])
+    def test_retarget_refuses_frames_over_256_px_before_allocating(self, tiny, h, w):
+        frames = np.zeros((2, h, w, 3), np.uint8)
+        with pytest.raises(MotionmapError, match=rf"frames of {w}x{h} are larger than the model takes \(256 px a "
+                                                 r"side.*GB per frame here\); scale or crop the frames") as e:
+            tiny.retarget(frames, frames[0])
+        assert "\n" not in str(e.value)
+
+    def test_256_px_is_accepted(self, tiny):
+        frames = np.random.default_rng(0).integers(0, 256, (1, 256, 200, 3), np.uint8)
+        assert tiny.retarget(frames, frames[0]).shape == (1, 256, 200, 3)
+
+    def test_cli_refuses_a_2048_px_gif_before_loading_the_model(self, tmp_path, capsys):
+        from motionmap.cli import main
+        from motionmap.io import write_gif
+
+        src = write_gif(tmp_path / "huge.gif", np.zeros((2, 2048, 2048, 3), np.uint8))
+        tgt = tmp_path / "t.png"
+        from motionmap.io import write_png
+
+        write_png(tgt, np.zeros((2048, 2048, 3), np.uint8))
+        # A missing checkpoint would be the error if the model were loaded first.
+        assert main(["retarget", "--source", str(src), "--target", str(tgt), "--out", str(tmp_path / "o.gif"),
+                     "--checkpoint", str(tmp_path / "missing.ckpt")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"motionmap: error: {src}: frames of 2048x2048 are larger than the model takes (256 px")
+
+
+class TestChunking:
+    def test_chunked_passes_give_the_unchunked_result(self, tiny, monkeypatch):
+        frames = np.random.default_rng(1).integers(0, 256, (5, 32, 32, 3), np.uint8)
+        whole = tiny.retarget(frames, frames[0], batch_size=64)
+        seen = []
+        real = tiny.model.transfer
+
+        def spy(a0, a_t, b0, refine):
+            seen.append(a_t.shape[0])
+            return real(a0, a_t, b0, refine)
+
+        monkeypatch.setattr(tiny.model, "transfer", spy)
+        monkeypatch.setattr(budget, "PASS_BUDGET_BYTES", 2 * budget.pair_bytes(32, 32))
+        chunked = tiny.retarget(frames, frames[0], batch_size=64)
+        assert seen == [2, 2, 1]
+        assert np.abs(whole.astype(int) - chunked).max() <= 1
+
+
+class TestTrainingBatch:
+    def test_cpu_training_batch_over_budget_is_refused_naming_the_batch_that_fits(self):
+        fits = budget.max_training_batch(256, 256)
+        assert 1 <= fits < 32
+        with pytest.raises(MotionmapError, match=rf"--data.batch_size 32: a training step on 256x256 frames would "
+                                                 rf"need about .* GB \(limit 3 GB on the CPU\); use "
+                                                 rf"--data.batch_size {fits} or less"):
+            budget.check_training_batch(32, 256, 256)
+        budget.check_training_batch(32, 64, 64)  # the training configs' batch
+
+    def test_model_step_checks_before_the_forward_pass(self, monkeypatch):
+        model = MotionMapper(net=NetConfig(channels=8, hidden=4, parts=3))
+        monkeypatch.setattr(budget, "TRAIN_BUDGET_BYTES", budget.pair_bytes(16, 16, training=True))
+        x = torch.rand(2, 3, 16, 16)
+        with pytest.raises(MotionmapError, match="--data.batch_size 2: a training step on 16x16 frames"):
+            model.model_step((x, x))
+        model.model_step((x[:1], x[:1]))
