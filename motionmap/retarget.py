@@ -68,6 +68,16 @@ def _check_same_size(source_frames: np.ndarray, target: np.ndarray) -> None:
         raise MotionmapError("source_frames: empty animation; pass at least one frame")
 
 
+def check_model_frame_size(source_frames: np.ndarray, target: np.ndarray, scale: str = "auto",
+                           name: str = "source_frames") -> None:
+    """Refuse, before a model is loaded, frames that are over the model's limit at the scale it would run them at
+    (:mod:`motionmap.model.budget`: 256 px a side; a 512 px export of 128 px art at 4x is fine)."""
+    from motionmap.model.budget import check_frame_size
+
+    plan = plan_scale(source_frames, target) if scale == "auto" else ScalePlan()
+    check_frame_size(*plan.to_model(source_frames[:1]).shape[1:3], name=name)
+
+
 class Retargeter:
     """A trained MotionMapper in eval mode on one device. Build it with :meth:`load`."""
 

@@ -150,14 +150,14 @@ def _run_one(args: argparse.Namespace, device: str, kind: str) -> int:
     from motionmap.io import Animation, read_animation, write_apng, write_frames, write_gif, write_png
     from motionmap.io.sheets import assemble_sheet
     from motionmap.layout import grid_layout
-    from motionmap.model.budget import check_frame_size
+    from motionmap.retarget import check_model_frame_size
     from motionmap.transfer import check_target_size, load_target_frame, retarget_animation
 
     source = read_animation(args.source, animation=args.animation, facing=args.facing, frame_size=args.frame_size)
     target = load_target_frame(args.target[0], facing=args.facing, frame_size=args.frame_size,
                                animation=args.animation)
     check_target_size(target.image, source.frames.shape[1:3], name=f"--target {args.target[0]}")
-    check_frame_size(*source.frames.shape[1:3], name=args.source)  # before the model loads, not after
+    check_model_frame_size(source.frames, target.image, args.scale, name=args.source)  # before the model loads
     reference = _reference_frame(args, target)
     retargeter = _load_retargeter(args, device)
     result = retarget_animation(retargeter, source, target.image, reference=reference)

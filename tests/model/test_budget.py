@@ -12,6 +12,11 @@ from motionmap.model.module import MotionMapper
 from motionmap.retarget import Retargeter
 
 
+def _noise(t, h, w):
+    """Two-colour noise: no pixel blocks, so the model would run it at its own size (motionmap.scale)."""
+    return (np.random.default_rng(0).integers(0, 2, (t, h, w, 3)) * 255).astype(np.uint8)
+
+
 @pytest.fixture(scope="module")
 def tiny():
     torch.manual_seed(0)
@@ -38,7 +43,7 @@ class TestPairBytes:
 class TestFrameSizeLimit:
     @pytest.mark.parametrize("h, w", [(257, 64), (64, 257), (512, 512), (2048, 2048)])
     def test_retarget_refuses_frames_over_256_px_before_allocating(self, tiny, h, w):
-        frames = np.zeros((2, h, w, 3), np.uint8)
+        frames = _noise(2, h, w)
         with pytest.raises(MotionmapError, match=rf"frames of {w}x{h} are larger than the model takes \(256 px a "
                                                  r"side.*GB per frame here\); scale or crop the frames") as e:
             tiny.retarget(frames, frames[0])
@@ -50,18 +55,25 @@ class TestFrameSizeLimit:
 
     def test_cli_refuses_a_2048_px_gif_before_loading_the_model(self, tmp_path, capsys):
         from motionmap.cli import main
-        from motionmap.io import write_gif
+        from motionmap.io import write_gif, write_png
 
-        src = write_gif(tmp_path / "huge.gif", np.zeros((2, 2048, 2048, 3), np.uint8))
-        tgt = tmp_path / "t.png"
-        from motionmap.io import write_png
-
-        write_png(tgt, np.zeros((2048, 2048, 3), np.uint8))
+        frames = _noise(2, 2048, 2048)
+        src = write_gif(tmp_path / "huge.gif", frames)
+        tgt = write_png(tmp_path / "t.png", frames[0])
         # A missing checkpoint would be the error if the model were loaded first.
         assert main(["retarget", "--source", str(src), "--target", str(tgt), "--out", str(tmp_path / "o.gif"),
                      "--checkpoint", str(tmp_path / "missing.ckpt")]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"motionmap: error: {src}: frames of 2048x2048 are larger than the model takes (256 px")
+
+    def test_upscaled_art_is_judged_at_the_scale_the_model_runs_it(self, tiny):
+        art = _noise(2, 128, 96)
+        export = np.repeat(np.repeat(art, 4, axis=1), 4, axis=2)  # 512x384: every art pixel a 4x4 block
+        from motionmap.retarget import check_model_frame_size
+
+        check_model_frame_size(export, export[0])  # runs at 128x96
+        with pytest.raises(MotionmapError, match="frames of 384x512 are larger"):
+            check_model_frame_size(export, export[0], scale="native")
 
 
 class TestChunking:

@@ -4,7 +4,7 @@
 
 Each case runs the shipped model in a fresh process (benchmarks/memory.py) and reads its peak RSS. 256x256 is the
 largest frame the model takes (bigger ones are refused, tests/model/test_budget.py); the frame count only adds the
-uint8 input and output, so 500 frames of 64x64 must peak no higher than a few frames do, plus that.
+uint8 input and output once the allocator's reuse has levelled off.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def test_peak_memory_within_4_gb(width, height, frames):
 
 
 def test_frame_count_does_not_grow_the_peak():
-    few, many = measure(64, 64, 40, refine_steps=0), measure(64, 64, 500, refine_steps=0)
-    io_mb = 500 * 64 * 64 * 7 / 2**20  # uint8 RGB input and output, plus the float copy of one pass
-    assert many["peak_mb"] < few["peak_mb"] + io_mb + 128, (few, many)
+    """Past a few passes (glibc keeps freed pass memory for reuse, so the first passes raise the peak) the peak
+    levels off: 1000 frames need no more than 192 do, plus their uint8 input and output."""
+    few, many = measure(64, 64, 192, refine_steps=0), measure(64, 64, 1000, refine_steps=0)
+    io_mb = 1000 * 64 * 64 * 7 / 2**20
+    assert many["peak_mb"] < few["peak_mb"] + io_mb + 64, (few, many)
