@@ -48,6 +48,22 @@ def pair_bytes(height: int, width: int, training: bool = False) -> int:
     return per_pixel * height * width + 4 * CORRELATION_COPIES * correlation_floats(height, width)
 
 
+# Peak RSS of loading torch and a model (measured 314-331 MB), with room to spare.
+RUNTIME_BYTES = 400 * 2**20
+# Passes' worth of memory the allocator may hold at once: glibc keeps freed pass memory for reuse, so a long retarget
+# peaks at 1-2.5 passes above the runtime (measured 601-910 MB for 192-1500 frames of 64x64), not at one.
+PASSES_HELD = 3
+
+
+def retarget_peak_bytes(height: int, width: int, frames: int) -> int:
+    """The documented bound on a retarget's peak memory: the runtime, :data:`PASSES_HELD` passes (a pass is
+    :data:`PASS_BUDGET_BYTES`, or one pair where a pair is larger), and the uint8 frames (RGBA input, RGB output:
+    7 bytes a pixel). Under 4 GB for every size the model takes: 1.14 GB + 28 kB a frame at 64x64, 1.57 GB + 448 kB
+    a frame at 256x256; at most 2.2 GB, as the readers allow at most 100 megapixels per animation."""
+    one_pass = max(PASS_BUDGET_BYTES, pair_bytes(height, width))
+    return RUNTIME_BYTES + PASSES_HELD * one_pass + 7 * height * width * frames
+
+
 def check_frame_size(height: int, width: int, name: str = "frames") -> None:
     """Refuse frames the model cannot take within its memory budget (more than MAX_FRAME_SIDE px a side)."""
     if max(height, width) > MAX_FRAME_SIDE:

@@ -40,6 +40,15 @@ class TestPairBytes:
             assert n == 1 or n * budget.pair_bytes(side, side) <= budget.PASS_BUDGET_BYTES
 
 
+    def test_documented_peak_bound_is_under_4_gb_for_every_input_taken(self):
+        from motionmap.io.images import MAX_TOTAL_PIXELS
+
+        for side in (8, 64, 128, 200, 256):
+            longest = MAX_TOTAL_PIXELS // (side * side)  # the most frames the readers decode at this size
+            assert budget.retarget_peak_bytes(side, side, longest) < 4 * 2**30
+        assert budget.retarget_peak_bytes(64, 64, 0) < budget.retarget_peak_bytes(256, 256, 0)
+
+
 class TestFrameSizeLimit:
     @pytest.mark.parametrize("h, w", [(257, 64), (64, 257), (512, 512), (2048, 2048)])
     def test_retarget_refuses_frames_over_256_px_before_allocating(self, tiny, h, w):
