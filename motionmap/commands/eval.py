@@ -44,9 +44,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         ),
     )
     # --set and --track are checked in run() so that a wrong value is a one-line error (exit 2).
-    p.add_argument("--set", dest="set_name", default="lpc", metavar="{lpc,ulpc,synth}",
+    p.add_argument("--set", dest="set_name", default="lpc", metavar="{lpc,ulpc,synth,DIR}",
                    help="test set: characters composed from LPC layers (default), from a Universal LPC tree (two "
-                        "body types, held-out hair styles/outfits/skin), or synthetic characters")
+                        "body types, held-out hair styles/outfits/skin), synthetic characters, or a dataset folder "
+                        "(e.g. from motionmap data import): pairs of its validation characters")
     p.add_argument("--layers", type=Path, default=None, metavar="DIR",
                    help="layer folder of --set lpc (default: $MOTIONMAP_LPC_LAYERS, else ../shared/data/lpc beside "
                         "the repo) or --set ulpc ($MOTIONMAP_ULPC_LAYERS, else ../shared/data/ulpc)")
@@ -79,11 +80,13 @@ def run(args: argparse.Namespace) -> int:
     from motionmap.errors import MotionmapError
     from motionmap.eval.benchmark import EvalConfig, evaluate, write_outputs
     from motionmap.eval.report import overall_table, per_action_table, per_group_table
-    from motionmap.eval.testsets import check_set_layers, default_cache_dir
+    from motionmap.eval.testsets import check_set_layers, default_cache_dir, is_dataset_dir
     from motionmap.io.atomic import ensure_writable_output
 
-    if args.set_name not in SETS:
-        raise MotionmapError(f"--set {args.set_name!r}: unknown test set; choose one of {', '.join(SETS)}")
+    dataset = is_dataset_dir(args.set_name)
+    if args.set_name not in SETS and not dataset:
+        raise MotionmapError(f"--set {args.set_name!r}: unknown test set; choose one of {', '.join(SETS)}, "
+                             "or a dataset folder (one with a manifest.json)")
     if args.track not in TRACKS:
         raise MotionmapError(f"--track {args.track!r}: unknown track; choose one of {', '.join(TRACKS)}")
     if args.cases is not None and args.cases < 1:
@@ -108,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     )
     # Fail fast, before minutes of work: the output, the layer folder, the checkpoints (loaded in evaluate first).
     inputs = list(args.checkpoint) + ([config.layers_dir] if config.layers_dir is not None else [])
+    inputs += [Path(args.set_name)] if dataset else []
     ensure_writable_output(args.out, inputs=inputs, overwrite=args.overwrite)
     check_set_layers(config.set, config.layers_dir)
 

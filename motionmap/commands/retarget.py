@@ -20,8 +20,8 @@ from motionmap.errors import MotionmapError
 DEVICES = ("auto", "cpu", "cuda")
 
 EPILOG = """\
-sources: an animated GIF or APNG, a folder of numbered PNG frames, or a sprite sheet (LPC 832x1344, or a grid with
-  --frame-size WxH) with --animation NAME (and --facing for LPC).
+sources: an animated GIF or APNG, a folder of numbered PNG frames, an Aseprite export (.json; --animation picks a
+  tag), or a sprite sheet (LPC 832x1344, or a grid with --frame-size WxH) with --animation NAME (and --facing for LPC).
 targets: an image of the target character in the pose of the source's first frame (its first frame, for a GIF), or
   a sheet: the first frame of the same animation and facing is taken (walk, the LPC standing pose, when the sheet
   lacks that row). A target with a transparent background gives output with a transparent background.
@@ -29,6 +29,8 @@ outputs (by --out):
   NAME.gif         animated GIF (alpha below 50% becomes transparent; GIF has no partial alpha)
   NAME.png/.apng   animated PNG (lossless, keeps alpha); with --sheet, a one-row sprite sheet PNG instead
   NAME (no suffix) a folder of PNG frames frame_000.png, frame_001.png, ...
+  NAME.json        an Aseprite export (json-array): NAME.png plus NAME.json with one tag and every frame's duration,
+                   which Aseprite, Godot and Unity importers load as is
 --all: every animation and facing of an LPC source sheet onto a target given as one image per facing (repeat
   --target four times, in the order up, left, down, right) or as a sheet (its first walk frame of each facing).
   Each image shows the character in the source's first walk frame pose of that facing. Writes one 832x1344 LPC
@@ -48,7 +50,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--source", metavar="ANIM", help="GIF/APNG, PNG frame folder, or sprite sheet")
     p.add_argument("--target", action="append", metavar="IMAGE",
                    help="target image or sheet (with --all: four images in FACINGS order, or one sheet)")
-    p.add_argument("--out", required=True, metavar="OUT", help="NAME.gif, NAME.png (APNG or sheet), or a folder")
+    p.add_argument("--out", required=True, metavar="OUT",
+                   help="NAME.gif, NAME.png (APNG or sheet), NAME.json (Aseprite export + NAME.png), or a folder")
     p.add_argument("--animation", default=None, metavar="NAME", help="animation row of a source sheet, e.g. walk")
     p.add_argument("--facing", default=None, metavar="F", help="facing of an LPC sheet: up, left, down or right")
     p.add_argument("--frame-size", default=None, metavar="WxH", help="frame size of grid sheets, e.g. 48x48")
@@ -96,11 +99,15 @@ def _output_kind(out: str, all_animations: bool, sheet: bool) -> str:
         return "gif"
     if suffix in (".png", ".apng"):
         return "sheet" if sheet and suffix == ".png" else "apng"
+    if suffix == ".json":
+        if sheet:
+            raise MotionmapError(f"--out {out}: an Aseprite export already is a sheet; drop --sheet")
+        return "aseprite"
     if suffix == "":
         if sheet:
             raise MotionmapError(f"--out {out}: --sheet writes a PNG sheet; give a file name ending in .png")
         return "frames"
-    raise MotionmapError(f"--out {out}: cannot write {suffix} files; use .gif, .png, .apng or a folder name")
+    raise MotionmapError(f"--out {out}: cannot write {suffix} files; use .gif, .png, .apng, .json or a folder name")
 
 
 def _durations(source_durations, fps):
@@ -130,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         raise MotionmapError(f"--target: got {len(args.target)} targets; give one (several are for --all)")
     inputs = [args.source, *args.target] + ([args.checkpoint] if args.checkpoint else [])
     ensure_writable_output(args.out, inputs=inputs, overwrite=args.overwrite)
+    if kind == "aseprite":  # its image goes beside it: check that one before the work too
+        ensure_writable_output(Path(args.out).with_suffix(".png"), inputs=inputs, overwrite=args.overwrite)
     if args.all_animations:
         return _run_all(args, device)
     return _run_one(args, device, kind)
@@ -144,6 +153,13 @@ def _load_retargeter(args, device: str):
     if device == "cpu":
         torch.set_num_threads(args.threads)
     return Retargeter.load(args.checkpoint, device=device, refine=refine_config(args.refine_steps), scale=args.scale)
+
+
+def _tag_name(args: argparse.Namespace) -> str:
+    """The Aseprite tag of a result: the source's animation (``walk_left``), else the source file's name."""
+    if args.animation:
+        return f"{args.animation}_{args.facing}" if args.facing else args.animation
+    return Path(args.source).stem or "animation"
 
 
 def _run_one(args: argparse.Namespace, device: str, kind: str) -> int:
@@ -169,6 +185,11 @@ def _run_one(args: argparse.Namespace, device: str, kind: str) -> int:
         write_apng(out, result.frames, result.durations_ms, overwrite=args.overwrite)
     elif kind == "frames":
         write_frames(out, result.frames, overwrite=args.overwrite)
+    elif kind == "aseprite":
+        from motionmap.io.aseprite import NamedAnimation, write_aseprite
+
+        png, _ = write_aseprite(out, [NamedAnimation(_tag_name(args), result)], overwrite=args.overwrite)
+        out = f"{png} + {out}"
     else:  # "sheet": one row, as wide as the animation
         t, h, w = result.frames.shape[:3]
         write_png(out, assemble_sheet([result.frames], grid_layout(w, h, t, 1)), overwrite=args.overwrite)

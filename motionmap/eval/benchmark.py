@@ -22,6 +22,7 @@ from motionmap.eval.testsets import (
     LAYERED_SETS,
     default_cache_dir,
     default_layers_for,
+    is_dataset_dir,
 )
 
 BASELINES = ("identity", "analogy", "flow")
@@ -34,7 +35,7 @@ MIN_SIZE, MAX_SIZE = 8, 256
 class EvalConfig:
     """One benchmark run.
 
-    ``set``: ``lpc`` | ``synth``; ``track``: ``plain`` | ``scene``; ``cases``: the first N cases of the set
+    ``set``: ``lpc`` | ``synth`` | a dataset folder (its validation characters); ``track``: ``plain`` | ``scene``; ``cases``: the first N cases of the set
     (``ceil(N/21)`` LPC pairs), None for the default 10 pairs (210 LPC cases, 200 synthetic); ``layers``: LPC layer folder (default :func:`default_layers_dir`); ``checkpoints``:
     models to score through :class:`motionmap.Retargeter`; ``cache``: test-set cache folder (None: no cache);
     ``seed``: the test-set seed (0 is the published set); ``device``: ``cpu``, ``cuda`` or ``auto`` for the
@@ -60,8 +61,9 @@ class EvalConfig:
     scale: str = "auto"
 
     def __post_init__(self):
-        if self.set not in SETS:
-            raise MotionmapError(f"--set {self.set!r}: unknown test set; choose one of {', '.join(SETS)}")
+        if self.set not in SETS and not is_dataset_dir(self.set):
+            raise MotionmapError(f"--set {self.set!r}: unknown test set; choose one of {', '.join(SETS)} "
+                                 "or a dataset folder")
         check_track(self.track)
         if self.cases is not None and (isinstance(self.cases, bool) or not isinstance(self.cases, int) or self.cases < 1):
             raise MotionmapError(f"--cases {self.cases!r}: need a positive integer")

@@ -23,6 +23,11 @@ The split (what "held out" means):
   (``< 2**31``), so no test character can ever be a training character. Pair ``i`` is A = base + 2i, B = base + 2i + 1
   (shifted by ``2 * pairs * seed`` for another ``--seed``). Every row of ``SYNTH_LAYOUT``.
 
+* a **dataset folder** (``--set DIR``, any ``motionmap-sprites`` dataset, e.g. one made by ``motionmap data import``):
+  its validation characters, which training never sees (the split is by character). Every ordered pair (A, B) of two
+  different validation characters gives one case per animation row both have with two or more frames, cut to the
+  shorter of the two takes. Built from the dataset's frame cache each time (no cache of its own).
+
 Tracks (:data:`TRACKS`), both built from the same RGBA frames (kept as the truth's alpha, for the character mask):
 
 * ``plain``: everything over black, the classic sprite protocol.
@@ -55,6 +60,8 @@ from motionmap.layout import SheetLayout
 SETS = ("lpc", "synth", "ulpc")
 LAYERED_SETS = ("lpc", "ulpc")
 """Sets composed from layer folders (``--layers``)."""
+DATASET_SET = "dataset"
+"""``BenchmarkSetSpec.set`` of a test set cut from a dataset folder's validation characters (``--set DIR``)."""
 TRACKS = ("plain", "scene")
 
 DEFAULT_PAIRS = 10
@@ -119,9 +126,12 @@ class BenchmarkSetSpec:
     seed: int = 0
     layers: Optional[Path] = None
     background_seed: int = BACKGROUND_TEST_SEED
+    data_dir: Optional[Path] = None
 
     def __post_init__(self):
-        if self.set not in SETS:
+        if self.set == DATASET_SET and self.data_dir is None:
+            raise MotionmapError("a dataset test set needs its data_dir")
+        if self.set not in SETS and self.set != DATASET_SET:
             raise MotionmapError(f"--set {self.set!r}: unknown test set; choose one of {', '.join(SETS)}")
         if isinstance(self.pairs, bool) or not isinstance(self.pairs, (int, np.integer)) or self.pairs < 1:
             raise MotionmapError(f"pairs {self.pairs!r}: need a positive integer")
@@ -137,6 +147,7 @@ class BenchmarkSetSpec:
             "seed": int(self.seed),
             "layers": str(self.layers.resolve()) if self.layers is not None else None,
             "background_seed": int(self.background_seed),
+            **({"data_dir": str(Path(self.data_dir).resolve())} if self.data_dir is not None else {}),
         }
 
 
@@ -263,6 +274,8 @@ class BenchmarkSet:
             from motionmap.lpc import HELD_OUT_LAYERS
 
             return {"layers": {k: list(v) for k, v in HELD_OUT_LAYERS.items()}, "rule": "every target wears >= 1"}
+        if self.spec.set == DATASET_SET:
+            return {"data_dir": str(self.spec.data_dir), "rule": "the dataset's validation characters (split by character)"}
         return {"synth_seeds_from": SYNTH_TEST_SEED_BASE, "rule": "training character seeds are < 2**31"}
 
 
@@ -412,7 +425,6 @@ def _synth_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[n
 
 def build_benchmark_set(spec: BenchmarkSetSpec, progress: bool = False) -> BenchmarkSet:
     """Compose the characters of ``spec`` and cut them into cases (no cache; see :func:`load_benchmark_set`)."""
-    from motionmap.backgrounds import background_pool
     from motionmap.io import slice_sheet
 
     build = {"lpc": _lpc_characters, "ulpc": _ulpc_characters, "synth": _synth_characters}[spec.set]
@@ -427,9 +439,17 @@ def build_benchmark_set(spec: BenchmarkSetSpec, progress: bool = False) -> Bench
             cases_raw.append((p, r, spec_row, np.ascontiguousarray(rows_a[r][:t]), np.ascontiguousarray(rows_b[r][:t])))
     if not cases_raw:
         raise MotionmapError(f"test set {spec.set}: no row has two or more frames; check the layer sheets")
+    return BenchmarkSet(spec=spec, layout=layout, cases=_with_backgrounds(cases_raw, layout, spec), pairs=tuple(info),
+                        key=cache_key(spec))
+
+
+def _with_backgrounds(cases_raw: List[tuple], layout: SheetLayout, spec: BenchmarkSetSpec) -> Tuple[AnalogyCase, ...]:
+    """``(pair, row, RowSpec, a uint8 [T,H,W,4], b uint8 [T,H,W,4])`` per case -> cases with their scene backgrounds."""
+    from motionmap.backgrounds import background_pool
+
     h, w = layout.frame_height, layout.frame_width
     bgs = np.asarray(background_pool(2 * len(cases_raw), seed=int(spec.background_seed), size=(h, w)), dtype=np.uint8)
-    cases = tuple(
+    return tuple(
         AnalogyCase(
             index=k,
             pair=p,
@@ -443,7 +463,45 @@ def build_benchmark_set(spec: BenchmarkSetSpec, progress: bool = False) -> Bench
         )
         for k, (p, r, row, a, b) in enumerate(cases_raw)
     )
-    return BenchmarkSet(spec=spec, layout=layout, cases=cases, pairs=tuple(info), key=cache_key(spec))
+
+
+def is_dataset_dir(name: object) -> bool:
+    """True when ``name`` is a folder holding a dataset manifest (``--set DIR``)."""
+    from motionmap.datasets.format import MANIFEST
+
+    return isinstance(name, (str, Path)) and (Path(name) / MANIFEST).is_file()
+
+
+def dataset_benchmark_set(data_dir: Path, cases: Optional[int] = None) -> BenchmarkSet:
+    """The analogy cases of a dataset's validation characters (see the module docstring), the first ``cases``."""
+    from motionmap.datasets.dataset import SpriteDataset
+
+    ds = SpriteDataset(data_dir)
+    val = ds.split_indices("val").tolist()
+    if len(val) < 2:
+        raise MotionmapError(
+            f"{data_dir}: has {len(val)} validation character(s); the analogy test needs 2 (A and B): build the "
+            "dataset from 15 or more characters (a tenth go to validation)"
+        )
+    spec = BenchmarkSetSpec(set=DATASET_SET, pairs=len(val) * (len(val) - 1), data_dir=Path(data_dir))
+    frames, offsets, own = ds.frames(), ds.row_offsets, ds.row_frames()
+    cases_raw, info = [], []
+    for b in val:
+        for a in val:
+            if a == b or (cases is not None and len(cases_raw) >= cases):
+                continue
+            p = len(info)
+            info.append({"source": ds.characters[a].id, "target": ds.characters[b].id})
+            for r, row in enumerate(ds.layout.rows):
+                t = int(min(own[a, r], own[b, r]))
+                if t >= 2:
+                    start = int(offsets[r])
+                    cases_raw.append((p, r, row, np.array(frames[a, start:start + t]), np.array(frames[b, start:start + t])))
+    if not cases_raw:
+        raise MotionmapError(f"{data_dir}: no two validation characters share an animation of 2 or more frames")
+    cases_raw = cases_raw[:cases] if cases is not None else cases_raw
+    return BenchmarkSet(spec=spec, layout=ds.layout, cases=_with_backgrounds(cases_raw, ds.layout, spec),
+                        pairs=tuple(info), key="dataset")
 
 
 # ---------------------------------------------------------------------------------------------------- caching
@@ -546,6 +604,8 @@ def benchmark_set_for(
     """
     if cases is not None and (isinstance(cases, bool) or not isinstance(cases, (int, np.integer)) or cases < 1):
         raise MotionmapError(f"--cases {cases!r}: need a positive integer")
+    if is_dataset_dir(set_name):
+        return dataset_benchmark_set(Path(set_name), cases)
     if set_name not in SETS:
         raise MotionmapError(f"--set {set_name!r}: unknown test set; choose one of {', '.join(SETS)}")
     if set_name in LAYERED_SETS:
@@ -570,6 +630,8 @@ __all__: Sequence[str] = (
     "AnalogyCase",
     "BenchmarkSet",
     "build_benchmark_set",
+    "dataset_benchmark_set",
+    "is_dataset_dir",
     "load_benchmark_set",
     "benchmark_set_for",
     "default_cache_dir",

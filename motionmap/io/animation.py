@@ -5,6 +5,7 @@ milliseconds. Readers accept:
 
 - an animated GIF or APNG (``.gif``, ``.png``, ``.apng``): per-frame durations kept;
 - a folder of numbered frames (``frame_1.png``, ``frame_2.png``, ..., ``frame_10.png``: natural order);
+- an Aseprite export (``.json`` beside its PNG): one tag, picked by ``animation`` (see :mod:`motionmap.io.aseprite`);
 - a sprite sheet plus an animation name (``animation="walk", facing="left"``): LPC sheets (832x1344) are detected
   by size, other grids need ``frame_size`` (and optionally per-row ``names`` and ``frame_counts``);
 - one character's folder of LPC layer sheets (``body.png``, ``hair.png``... or ``body/``, ``hair/``... holding one
@@ -196,6 +197,8 @@ def read_animation(
     p = Path(path)
     if not p.exists():
         raise MotionmapError(f"{path}: no such file or folder; check the path")
+    if p.suffix.lower() == ".json" and p.is_file():
+        return _aseprite_animation(p, animation, facing)
     is_sheet = animation is not None
     if p.is_dir():
         layer_files = layer_folder_files(p)
@@ -228,6 +231,22 @@ def read_animation(
     layout = detect_layout(width, height, frame_size, names, frame_counts, name_for_errors=str(path))
     frames = animation_from_sheet(sheet, layout, animation, facing, name_for_errors=str(path))
     return Animation.uniform(frames)
+
+
+def _aseprite_animation(path: Path, animation: Optional[str], facing: Optional[str]) -> Animation:
+    """One tag of an Aseprite export: ``animation`` (``walk`` with ``facing`` ``left`` also finds ``walk_left``);
+    may be omitted when the file has one tag."""
+    from motionmap.io.aseprite import read_aseprite
+
+    tags = {a.name: a.animation for a in read_aseprite(path).animations}
+    if animation is None:
+        if len(tags) == 1:
+            return next(iter(tags.values()))
+        raise MotionmapError(f"{path}: has {len(tags)} tags; pick one with --animation ({', '.join(tags)})")
+    for name in ((f"{animation}_{facing}", animation) if facing else (animation,)):
+        if name in tags:
+            return tags[name]
+    raise MotionmapError(f"{path}: no tag {animation!r}{f' facing {facing}' if facing else ''}; it has: {', '.join(tags)}")
 
 
 # --- writing ---------------------------------------------------------------------------------------------------------

@@ -157,3 +157,19 @@ class TestBadInput:
         path.write_text('{"a": 1}')
         with pytest.raises(MotionmapError, match="not an Aseprite sheet export"):
             read_aseprite(path)
+
+
+class TestReadAnimation:
+    """An Aseprite export is an animation source too (retarget --source hero.json --animation walk --facing down)."""
+
+    def test_picks_a_tag(self, tmp_path):
+        from motionmap.io import read_animation
+
+        frames = moving_square(5)
+        path = export_aseprite(tmp_path, "hero", frames, [10, 20, 30, 40, 50], [tag("walk_down", 0, 2), tag("idle", 3, 4)])
+        np.testing.assert_array_equal(read_animation(path, animation="walk", facing="down").frames, frames[:3])
+        assert read_animation(path, animation="idle").durations_ms == (40, 50)
+        with pytest.raises(MotionmapError, match="has 2 tags; pick one with --animation"):
+            read_animation(path)
+        with pytest.raises(MotionmapError, match="no tag 'run'"):
+            read_animation(path, animation="run")

@@ -51,6 +51,37 @@ class TestSourceForms:
         assert r.code == 0, r.err
         assert read_animation(tmp_path / "out.gif").frames.shape == (5, height, width, 4)
 
+    def test_aseprite_export_round_trips_through_our_readers(self, ckpt, sprite_files, tmp_path):
+        import json
+
+        from motionmap.datasets.importer import read_character
+        from motionmap.io.aseprite import read_aseprite
+
+        out = tmp_path / "result.json"
+        r = run_cli(["retarget", "--source", sprite_files["gif"], "--target", sprite_files["target"],
+                     "--out", out, "--checkpoint", ckpt])
+        assert r.code == 0, r.err
+        assert (tmp_path / "result.png").is_file()
+        doc = json.loads(out.read_text())
+        assert isinstance(doc["frames"], list) and [t["name"] for t in doc["meta"]["frameTags"]] == ["walk"]
+        (name, anim), = read_aseprite(out).animations
+        assert anim.frames.shape == (5, 32, 32, 4) and anim.durations_ms == (80,) * 5
+        check_rgba_result(anim.frames)
+        char = read_character(out)
+        assert char.kind == "aseprite" and len(char.animations[0][1]) == 5
+        # ... and is itself a source: a second retarget reads the tag back.
+        again = run_cli(["retarget", "--source", out, "--target", sprite_files["target"], "--out",
+                         tmp_path / "again.gif", "--checkpoint", ckpt])
+        assert again.code == 0, again.err
+        assert read_animation(tmp_path / "again.gif").durations_ms == (80,) * 5
+
+    def test_aseprite_export_refuses_an_existing_image(self, ckpt, sprite_files, tmp_path):
+        (tmp_path / "result.png").write_bytes(b"mine")
+        r = run_cli(["retarget", "--source", sprite_files["gif"], "--target", sprite_files["target"],
+                     "--out", tmp_path / "result.json", "--checkpoint", ckpt])
+        assert_one_line_error(r, "result.png")
+        assert (tmp_path / "result.png").read_bytes() == b"mine" and not (tmp_path / "result.json").exists()
+
     def test_grid_sheet(self, ckpt, tmp_path):
         frames = blob_frames()  # row1 of a 2-row grid of 32x32 cells, 5 columns
         sheet = np.zeros((64, 160, 4), np.uint8)
