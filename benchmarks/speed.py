@@ -30,9 +30,10 @@ CONFIGS = ("synth", "lpc", "flow", "paper", "smoke")
 
 
 def load_config(name: str) -> dict:
-    import yaml
+    """The config's effective settings (with ``base.yaml`` merged in), as ``motionmap train`` would run them."""
+    from motionmap.commands.train import effective_config
 
-    return yaml.safe_load((REPO / "train" / "configs" / f"{name}.yaml").read_text())
+    return effective_config(str(REPO / "train" / "configs" / f"{name}.yaml"))
 
 
 def measure(name: str, device: str, data_dir: str, steps: int, warmup: int, cuda_batch: int) -> dict:

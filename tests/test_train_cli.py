@@ -96,7 +96,7 @@ def test_bad_config_value_is_one_line_error(tmp_path, tiny_data, capsys):
     assert "motionmap: error: net.motion: got 'teleport'" in err
 
 
-@pytest.mark.parametrize("name", ["smoke", "synth", "lpc", "paper", "flow"])
+@pytest.mark.parametrize("name", ["smoke", "synth", "lpc", "paper", "flow", "flow_mix"])
 def test_shipped_configs_parse(name, capsys):
     """Every shipped YAML matches the CLI schema (MotionMapper + FramePairDataModule + Trainer)."""
     import yaml
@@ -106,5 +106,32 @@ def test_shipped_configs_parse(name, capsys):
         main(["train", "fit", "--config", cfg, "--print_config"])
     assert e.value.code in (0, None)
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["model"]["net"]["motion"] == {"paper": "affine", "flow": "flow"}.get(name, "dense")
+    assert printed["model"]["net"]["motion"] == {"paper": "affine", "flow": "flow", "flow_mix": "flow"}.get(name, "dense")
     assert printed["checkpoint"]["monitor"] == "val/loss"
+
+
+def _leaves(tree: dict, prefix: str = "") -> dict:
+    """``{dotted key: value}`` of a YAML mapping (keys written dotted stay dotted)."""
+    out = {}
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            out.update(_leaves(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+@pytest.mark.parametrize("name", ["synth", "lpc", "paper", "flow", "flow_mix"])
+def test_configs_extend_base_key_by_key(name):
+    """A config extending base.yaml runs with every base key it does not set and every key it sets. A nested
+    ``trainer:`` or ``data:`` block in it would silently drop base.yaml's whole block: this test then fails."""
+    import yaml
+
+    from motionmap.commands.train import effective_config
+
+    configs = REPO / "train" / "configs"
+    own = yaml.safe_load((configs / f"{name}.yaml").read_text())
+    assert own.pop("config") == "base.yaml"
+    expected = {**_leaves(yaml.safe_load((configs / "base.yaml").read_text())), **_leaves(own)}
+    got = _leaves(effective_config(str(configs / f"{name}.yaml")))
+    assert {k: got.get(k) for k in expected} == expected

@@ -135,6 +135,30 @@ def run_lightning_cli(args: List[str]) -> int:
     return 0
 
 
+def effective_config(path: str, *overrides: str) -> dict:
+    """The whole config ``motionmap train fit --config PATH [overrides...]`` runs with, as a dict: what
+    ``--print_config`` prints (a config's ``config: base.yaml`` merged in, every default filled in).
+
+    A config the CLI rejects raises :class:`~motionmap.errors.MotionmapError` naming it (the CLI's own message goes to
+    stderr first).
+    """
+    import contextlib
+    import io
+
+    import yaml
+
+    from motionmap.errors import MotionmapError
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            run_lightning_cli(["fit", "--config", str(path), *overrides, "--print_config"])
+        except SystemExit as e:
+            if e.code not in (0, None):
+                raise MotionmapError(f"{path}: not a valid training config (see the message above)") from None
+    return yaml.safe_load(out.getvalue())
+
+
 def _run(cli_cls, MotionMapper, FramePairDataModule, args: List[str]) -> None:
     cli_cls(
         MotionMapper,
