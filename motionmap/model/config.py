@@ -24,8 +24,12 @@ class NetConfig:
     # "affine": the paper's form, one 2x3 affine regressed by tau from (f(x), f(x')) and identity-initialised.
     # "parts": K part affines fitted in closed form from a correlation volume (docs/RESEARCH.md: the form that kept motion
     # alive, where regressed affines collapsed to identity within ~200 steps).
-    # "dense" (default): the same correlation's soft matches used directly as a coarse flow field, no part fit. After
+    # "dense": the same correlation's soft matches used directly as a coarse flow field, no part fit. After
     # 100 CPU steps each on LPC, motion eval (plain, 42 cases) gave dense 156 SSE/img vs parts 231 (identity 282).
+    # "flow": dense as the coarse level, refined to full resolution (motionmap.model.flownet); the shipped model's
+    # form (train/configs/flow.yaml). This field's default stays "dense", the cheapest form that learns motion: it is
+    # what a bare MotionMapper() builds (tests, quick experiments). Every shipped config names its form and every
+    # checkpoint stores its full net config, so no config or checkpoint depends on this default.
     motion: str = "dense"
     # C of the character and background feature maps. 32 keeps a training step >= 100 pairs/s on 2 CPU cores.
     channels: int = 32

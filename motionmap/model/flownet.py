@@ -13,7 +13,7 @@ Shapes: images ``float [B,3,H,W] in [0,1]`` (H, W multiples of 4); flows are *di
 
 from __future__ import annotations
 
-from typing import List, NamedTuple
+from typing import List
 
 import torch
 import torch.nn.functional as F
@@ -138,13 +138,6 @@ class FlowFeatures(nn.Module):
         return [full, self.down(full)]
 
 
-class FlowPyramid(NamedTuple):
-    """Every level's backward flow (pixel displacements), coarse to fine: ``[B,2,H/4,W/4]``, ``[B,2,H/2,W/2]``,
-    ``[B,2,H,W]``."""
-
-    flows: tuple
-
-
 class FlowTau(nn.Module):
     """tau as a dense backward flow at full resolution: coarse correlation (16x16) + two residual refinements.
 
@@ -191,12 +184,11 @@ class FlowTau(nn.Module):
 
 def flow_motion(flow: Tensor, latent_size, pyramid: tuple = ()):
     """A full-resolution backward flow ``float [B,2,H,W]`` (pixels) as a :class:`~motionmap.model.nets.Motion`: its
-    ``pixel_grid``, its average at ``latent_size`` (h, w) as ``latent_grid``, one identity affine, all-ones masks."""
+    ``pixel_grid``, and its average at ``latent_size`` (h, w) as ``latent_grid``."""
     from motionmap.model.nets import Motion
 
-    b, _, H, W = flow.shape
+    H, W = flow.shape[-2:]
     h, w = latent_size
     down = flow.new_tensor([w / W, h / H]).view(1, 2, 1, 1)
     latent_grid = flow_to_grid(F.adaptive_avg_pool2d(flow, (h, w)) * down)
-    return Motion(latent_grid, flow_to_grid(flow), motion.identity_affine(b, flow.device)[:, None],
-                  flow.new_ones(b, 1, h, w), pyramid)
+    return Motion(latent_grid, flow_to_grid(flow), pyramid)

@@ -46,16 +46,12 @@ class Motion(NamedTuple):
 
     latent_grid: ``float [B,h,w,2]`` sampling grid (src_from_tgt) at feature resolution, for ``T . f(x)``.
     pixel_grid: ``float [B,H,W,2]`` the same transform at image resolution, for the copy path.
-    src_from_tgt: ``float [B,K,2,3]`` the affine(s) (K = 1 for the paper's form).
-    masks: ``float [B,K,h,w] in [0,1]`` part masks summing to 1 over K (all ones for K = 1).
     pyramid: for motion="flow", each level's backward flow in pixels, coarse to fine (``[B,2,H/4,W/4]``,
     ``[B,2,H/2,W/2]``, ``[B,2,H,W]``); empty otherwise.
     """
 
     latent_grid: Tensor
     pixel_grid: Tensor
-    src_from_tgt: Tensor
-    masks: Tensor
     pyramid: tuple = ()
 
 
@@ -76,12 +72,7 @@ class AffineTau(nn.Module):
         z = self.body(torch.cat([feat_src, feat_tgt], dim=1)).mean(dim=(2, 3))  # (B, C)
         theta = self.head(z).view(b, 2, 3).float()
         H, W = img_src.shape[-2:]
-        return Motion(
-            latent_grid=motion.affine_grid(theta, h, w),
-            pixel_grid=motion.affine_grid(theta, H, W),
-            src_from_tgt=theta.unsqueeze(1),
-            masks=feat_src.new_ones(b, 1, h, w),
-        )
+        return Motion(latent_grid=motion.affine_grid(theta, h, w), pixel_grid=motion.affine_grid(theta, H, W))
 
 
 class PartsTau(nn.Module):
@@ -124,8 +115,7 @@ class PartsTau(nn.Module):
             # The matches themselves as a coarse flow field (no part model): sharper on small motions.
             grid = matches.src_coords.view(b, h, w, 2)
             full = F.interpolate(grid.permute(0, 3, 1, 2), size=(H, W), mode="bilinear", align_corners=False)
-            return Motion(grid, full.permute(0, 2, 3, 1), motion.identity_affine(b, grid.device)[:, None],
-                          grid.new_ones(b, 1, h, w))
+            return Motion(grid, full.permute(0, 2, 3, 1))
 
         coords = motion.base_grid(h, w, feat_tgt.device, feat_tgt.dtype).permute(2, 0, 1)  # (2, h, w)
         mask_in = torch.cat([feat_tgt, coords.expand(b, 2, h, w)], dim=1)
@@ -134,12 +124,8 @@ class PartsTau(nn.Module):
         grid_pts = motion.base_grid(h, w, feat_src.device, torch.float32).view(-1, 2)  # (N, 2)
         affines = motion.fit_part_affines(grid_pts, matches.src_coords, weights, cfg.ridge)  # (B, K, 2, 3)
         masks_full = F.interpolate(masks, size=(H, W), mode="bilinear", align_corners=False)
-        return Motion(
-            latent_grid=motion.blend_part_grid(affines, masks),
-            pixel_grid=motion.blend_part_grid(affines, masks_full),
-            src_from_tgt=affines,
-            masks=masks,
-        )
+        return Motion(latent_grid=motion.blend_part_grid(affines, masks),
+                      pixel_grid=motion.blend_part_grid(affines, masks_full))
 
 
 class Decoded(NamedTuple):
