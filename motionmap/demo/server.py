@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import secrets
 import shutil
@@ -54,6 +55,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from motionmap.errors import MotionmapError
+from motionmap.io.atomic import remove_stale_temps
 from motionmap.lpc import natural_key
 from motionmap.layout import FACINGS, LPC_LAYOUT, MAX_FRAME_SIDE, SheetLayout
 
@@ -74,6 +76,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 MAX_JSON_BYTES = 64 * 1024
 _ID = re.compile(r"^[0-9a-f]{16}$")
+DEMO_WORKDIR_PATTERN = re.compile(r"^motionmap-demo-(\d+)-[^/]+$")
 
 
 def is_loopback(host: str) -> bool:
@@ -437,7 +440,9 @@ class DemoApp:
         self.config = config
         self.retargeter = SerialRetargeter(retargeter)
         self.checkpoint_name = checkpoint_name
-        self.workdir = Path(tempfile.mkdtemp(prefix="motionmap-demo-"))
+        # Named by pid, so that a demo killed with SIGKILL (no cleanup) has its uploads removed by the next one.
+        remove_stale_temps(tempfile.gettempdir(), DEMO_WORKDIR_PATTERN)
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"motionmap-demo-{os.getpid()}-"))
         self._lock = threading.RLock()  # guards the three stores below and the jobs' fields
         self._uploads: "OrderedDict[str, Upload]" = OrderedDict()
         self._clips: "OrderedDict[str, Clip]" = OrderedDict()

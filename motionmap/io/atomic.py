@@ -60,7 +60,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder: PathLike) -> List[Path]:
+def remove_stale_temps(folder: PathLike, pattern: "re.Pattern[str]" = _TEMP_PATTERN) -> List[Path]:
     """Remove motionmap temporaries in ``folder`` whose writer process is gone (a SIGKILL, a power cut); return them.
 
     Only names of the form ``.<stem>.mmtmp<pid>.<random><suffix>`` (not ``.old``) are touched, and only when no
@@ -73,7 +73,7 @@ def remove_stale_temps(folder: PathLike) -> List[Path]:
     except OSError:
         return removed
     for entry in entries:
-        m = _TEMP_PATTERN.match(entry.name)
+        m = pattern.match(entry.name)
         # ".old" is a user's previous output moved aside by atomic_dir: a kill at that instant must not lose it.
         if not m or entry.name.endswith(".old") or _pid_alive(int(m.group(1))):
             continue

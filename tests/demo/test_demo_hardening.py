@@ -5,6 +5,7 @@ bounded pool, and a non-loopback --host needs --allow-remote and keeps the Host 
 from __future__ import annotations
 
 import io
+import os
 import socket
 import threading
 import time
@@ -154,3 +155,25 @@ class TestRemoteHost:
         finally:
             server.shutdown()
             server.server_close()
+
+
+class TestCrashLeftovers:
+    def test_next_demo_removes_the_uploads_of_a_killed_one(self, retargeter, tmp_path, monkeypatch):
+        import subprocess
+        import sys
+        import tempfile
+
+        child = subprocess.Popen([sys.executable, "-c", "pass"])
+        child.wait()  # its pid is now a dead demo's
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        dead = tmp_path / f"motionmap-demo-{child.pid}-k1ll3d"
+        (dead / "uploads" / "0123456789abcdef").mkdir(parents=True)
+        (dead / "uploads" / "0123456789abcdef" / "walk.gif").write_bytes(b"GIF89a" + b"\0" * 1000)
+        running = tmp_path / f"motionmap-demo-{os.getppid()}-running"
+        running.mkdir()
+        app = DemoApp(DemoConfig(port=0), retargeter)
+        try:
+            assert not dead.exists() and running.is_dir()
+            assert app.workdir.parent == tmp_path and app.workdir.name.startswith(f"motionmap-demo-{os.getpid()}-")
+        finally:
+            app.close()
