@@ -12,6 +12,7 @@ Cells of a row beyond its real frame count are not stored.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -73,10 +74,15 @@ def write_frame_cache(
 def _reserve_space(path: Path) -> None:
     """Allocate the (sparse) file's blocks now: on a full disk that is an ``OSError`` (ENOSPC, one line in the CLI),
     where writing through the memory map later would kill the process with SIGBUS and leave its temporary folder."""
+    if not hasattr(os, "posix_fallocate"):  # macOS, Windows: nothing to reserve with
+        return
     with open(path, "r+b") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if hasattr(os, "posix_fallocate"):
-            os.posix_fallocate(fh.fileno(), 0, size)
+        try:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+        except OSError as e:
+            if e.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):  # a filesystem without it: write as before
+                return
+            raise
 
 
 def open_frame_cache(path: Path, expected_shape: Sequence[int]) -> np.ndarray:

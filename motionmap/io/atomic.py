@@ -309,6 +309,8 @@ def check_output_location(out: PathLike) -> None:
 
 
 def _read_only_fs(folder: Path) -> bool:
+    if not hasattr(os, "statvfs"):  # Windows
+        return False
     try:
         return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError:
