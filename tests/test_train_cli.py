@@ -96,7 +96,7 @@ def test_bad_config_value_is_one_line_error(tmp_path, tiny_data, capsys):
     assert "motionmap: error: net.motion: got 'teleport'" in err
 
 
-@pytest.mark.parametrize("name", ["smoke", "synth", "lpc", "paper", "flow", "flow_mix"])
+@pytest.mark.parametrize("name", ["smoke", "synth", "lpc", "paper", "flow", "flow_mix", "finetune"])
 def test_shipped_configs_parse(name, capsys):
     """Every shipped YAML matches the CLI schema (MotionMapper + FramePairDataModule + Trainer)."""
     import yaml
@@ -106,7 +106,8 @@ def test_shipped_configs_parse(name, capsys):
         main(["train", "fit", "--config", cfg, "--print_config"])
     assert e.value.code in (0, None)
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["model"]["net"]["motion"] == {"paper": "affine", "flow": "flow", "flow_mix": "flow"}.get(name, "dense")
+    assert printed["model"]["net"]["motion"] == {"paper": "affine", "flow": "flow", "flow_mix": "flow", "finetune": "flow"}.get(
+        name, "dense")
     assert printed["checkpoint"]["monitor"] == "val/loss"
 
 
@@ -121,7 +122,7 @@ def _leaves(tree: dict, prefix: str = "") -> dict:
     return out
 
 
-@pytest.mark.parametrize("name", ["synth", "lpc", "paper", "flow", "flow_mix"])
+@pytest.mark.parametrize("name", ["synth", "lpc", "paper", "flow", "flow_mix", "finetune"])
 def test_configs_extend_base_key_by_key(name):
     """A config extending base.yaml runs with every base key it does not set and every key it sets. A nested
     ``trainer:`` or ``data:`` block in it would silently drop base.yaml's whole block: this test then fails."""
@@ -135,3 +136,30 @@ def test_configs_extend_base_key_by_key(name):
     expected = {**_leaves(yaml.safe_load((configs / "base.yaml").read_text())), **_leaves(own)}
     got = _leaves(effective_config(str(configs / f"{name}.yaml")))
     assert {k: got.get(k) for k in expected} == expected
+
+
+def test_finetune_config_starts_from_the_shipped_weights_on_an_imported_30x30_set(tmp_path):
+    """train/configs/finetune.yaml on a `data import`ed set of 30x30 frames (not a multiple of the 4 px cell): the
+    run starts from the shipped model (its first validation loss is far below a fresh model's) and saves weights."""
+    import numpy as np
+
+    from motionmap.io import Animation, write_animation
+    from sprite_exports import moving_square
+
+    inputs = []
+    for i in range(15):  # 15 characters: 2 go to validation
+        path = tmp_path / "art" / f"hero{i}.gif"
+        path.parent.mkdir(exist_ok=True)
+        write_animation(path, Animation(moving_square(4, 30, 30, colour=(20 + 10 * i, 120, 60), seed=i), 100))
+        inputs.append(path)
+    data = tmp_path / "data"
+    assert main(["data", "import", *map(str, inputs), "--out", str(data)]) == 0
+    common = ["--data.data_dir", str(data), "--trainer.max_steps", "2", "--data.pairs_per_epoch", "32",
+              "--data.val_pairs", "32", "--data.num_workers", "0", "--trainer.enable_progress_bar", "false"]
+    config = str(REPO / "train" / "configs" / "finetune.yaml")
+    assert main(["train", "fit", "--config", config, "--trainer.default_root_dir", str(tmp_path / "ft"), *common]) == 0
+    assert main(["train", "fit", "--config", config, "--trainer.default_root_dir", str(tmp_path / "fresh"),
+                 "--model.init_from", "null", *common]) == 0
+    tuned, fresh = (logged(tmp_path / run, "val/loss")[0][1] for run in ("ft", "fresh"))
+    assert tuned < 0.5 * fresh, (tuned, fresh)
+    assert np.isfinite(tuned) and (tmp_path / "ft" / "checkpoints" / "last.ckpt").is_file()
