@@ -154,16 +154,19 @@ def over_solid(rgba: np.ndarray, color) -> np.ndarray:
 
 
 def two_pass_rgba(render: Callable[[np.ndarray], np.ndarray], target: np.ndarray,
-                  threshold: float = ALPHA_THRESHOLD) -> np.ndarray:
+                  threshold: float = ALPHA_THRESHOLD, binary: Optional[bool] = None) -> np.ndarray:
     """Retarget onto an RGBA ``target`` with a transparent background and return RGBA frames.
 
     render: maps an opaque target ``uint8 [H,W,3]`` to the retargeted frames ``uint8 [T,H,W,3]`` (the same motion
     each call; deterministic). target: ``uint8 [H,W,4]``. Renders the target over black and over white and solves for
-    alpha (:func:`matte`; binary when the target's alpha is). Returns ``uint8 [T,H,W,4]``.
+    alpha (:func:`matte`). binary: hard 0/255 alpha (palette lock, :mod:`motionmap.palette`); None (default) makes it
+    hard when the target's alpha is. Returns ``uint8 [T,H,W,4]``.
     """
     target = np.asarray(target)
     if target.dtype != np.uint8 or target.ndim != 3 or target.shape[-1] != 4:
         raise ValueError(f"two_pass_rgba: expected target uint8 [H,W,4], got {target.dtype} {tuple(target.shape)}")
     over_black = render(over_solid(target, BLACK))
     over_white = render(over_solid(target, WHITE))
-    return matte(over_black, over_white, binary=is_binary_alpha(target[..., 3]), threshold=threshold)
+    if binary is None:
+        binary = is_binary_alpha(target[..., 3])
+    return matte(over_black, over_white, binary=binary, threshold=threshold)

@@ -8,23 +8,26 @@
 the pose of ``source_frames[0]``; result: ``uint8 [T,H,W,3]``, B performing A's motion on B's background. An RGBA
 source is composited over black. An RGBA target with a transparent background gives ``uint8 [T,H,W,4]``: the background
 stays transparent, the character opaque (rendered over black and over white, alpha solved per pixel; see
-:mod:`motionmap.alpha`).
+:mod:`motionmap.alpha`). By default the output is palette-locked: only the target's own colours, alpha 0 or 255
+(``retarget(..., palette="off")`` for the soft output; :mod:`motionmap.palette`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, List, Optional, Union
 
 import numpy as np
 
 from motionmap.errors import MotionmapError
 from motionmap.layout import MIN_FRAME_SIDE
+from motionmap.palette import DEFAULT_PALETTE
 from motionmap.scale import ScalePlan, plan_scale
 
 if TYPE_CHECKING:
     from motionmap.model.refine import RefineConfig
+    from motionmap.palette import Palette
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "default.ckpt"
@@ -124,7 +127,7 @@ class Retargeter:
     returns_rgba = True
 
     def retarget(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int = 64,
-                 keep_alpha: bool = True) -> np.ndarray:
+                 keep_alpha: bool = True, palette: "Palette" = DEFAULT_PALETTE) -> np.ndarray:
         """Replay ``source_frames`` (A's animation, ``uint8 [T,H,W,3|4]``) with the look of ``target`` (B in A's first
         pose, ``uint8 [H,W,3|4]``, same H and W) -> ``uint8 [T,H,W,3]``. Deterministic; at most ``batch_size`` frames
         per model pass, fewer where the memory budget says so (:mod:`motionmap.model.budget`). Frames over 256 px a
@@ -132,49 +135,73 @@ class Retargeter:
 
         With ``keep_alpha`` (default) and an RGBA target with a transparent background (at least 5% of its pixels at
         alpha 0, :func:`motionmap.alpha.has_transparent_background`), returns ``uint8 [T,H,W,4]``:
-        transparent where the target's background shows, opaque on the character (two renderings, over black and
-        over white, and :func:`motionmap.alpha.two_pass_rgba`; binary alpha when the target's is). Otherwise an RGBA
-        target is composited over black and the result is RGB.
+        transparent where the target's background shows, opaque on the character (two renderings of one motion, over
+        black and over white, and :func:`motionmap.alpha.matte`). Otherwise an RGBA target is composited over black
+        and the result is RGB.
+
+        ``palette`` (:mod:`motionmap.palette`): ``"target"`` (default) snaps every visible output pixel to the nearest
+        colour of the target (:func:`~motionmap.palette.target_palette`: its RGB colours, transparent pixels left
+        out) and makes RGBA alpha hard, 0 or 255; colours ``uint8 [K,3]`` snap to those instead (e.g. the colours
+        of the whole sheet the target came from); ``"off"`` gives the model's soft output (blended colours; alpha
+        hard only when the target's alpha is). Anything else raises :class:`MotionmapError`.
         """
-        from motionmap.alpha import has_transparent_background, two_pass_rgba
+        from motionmap.alpha import BLACK, WHITE, has_transparent_background, is_binary_alpha, matte, over_solid
+        from motionmap.palette import lock_frames, palette_for
 
         _check_batch_size(batch_size)
         _check_frames("source_frames", source_frames, 4)
         _check_frames("target", target, 3)
-        if keep_alpha and has_transparent_background(target):
-            return two_pass_rgba(lambda opaque: self._render(source_frames, opaque, batch_size), target)
-        return self._render(source_frames, target, batch_size)
-
-    def _render(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int) -> np.ndarray:
-        """``uint8 [T,H,W,3|4]``, ``uint8 [H,W,3|4]`` (RGBA over black) -> ``uint8 [T,H,W,3]``, run at the model's
-        pixel scale (:func:`motionmap.scale.plan_scale`) unless ``scale="native"``."""
         _check_same_size(source_frames, target)
-        plan = plan_scale(source_frames, target) if self.scale == "auto" else ScalePlan()
-        if plan.is_identity:
-            return self._model_pass(source_frames, target, batch_size)
-        return plan.from_model(self._model_pass(plan.to_model(source_frames), plan.to_model(target), batch_size))
+        rgba = keep_alpha and has_transparent_background(target)
+        colours = palette_for(palette, target, rgba_output=rgba)  # checks the option before the model runs
+        if rgba:
+            # Difference matting (motionmap.alpha): the target over black and over white, one motion for both.
+            over_black, over_white = self._render(source_frames, [over_solid(target, BLACK), over_solid(target, WHITE)],
+                                                  batch_size)
+            hard = colours is not None or is_binary_alpha(target[..., 3])
+            out = matte(over_black, over_white, binary=hard)
+        else:
+            out = self._render(source_frames, [target], batch_size)[0]
+        return out if colours is None else lock_frames(out, colours)
 
-    def _model_pass(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int) -> np.ndarray:
-        """The model pass at the given size: ``uint8 [T,H,W,3|4]``, ``uint8 [H,W,3|4]`` -> ``uint8 [T,H,W,3]``."""
+    def _render(self, source_frames: np.ndarray, targets: List[np.ndarray], batch_size: int) -> List[np.ndarray]:
+        """``uint8 [T,H,W,3|4]`` onto each of ``targets`` ``uint8 [H,W,3|4]`` (RGBA over black) -> one
+        ``uint8 [T,H,W,3]`` per target, run at the model's pixel scale (:func:`motionmap.scale.plan_scale`, planned on
+        the first target) unless ``scale="native"``."""
+        for target in targets:
+            _check_same_size(source_frames, target)
+        plan = plan_scale(source_frames, targets[0]) if self.scale == "auto" else ScalePlan()
+        if plan.is_identity:
+            return self._model_pass(source_frames, targets, batch_size)
+        outs = self._model_pass(plan.to_model(source_frames), [plan.to_model(t) for t in targets], batch_size)
+        return [plan.from_model(o) for o in outs]
+
+    def _model_pass(self, source_frames: np.ndarray, targets: List[np.ndarray], batch_size: int) -> List[np.ndarray]:
+        """The model pass at the given size: ``uint8 [T,H,W,3|4]`` and targets ``uint8 [H,W,3|4]`` -> one
+        ``uint8 [T,H,W,3]`` per target. A's motion is computed once per chunk of frames (the model's
+        ``transfer_motion``, with the flow refinement) and rendered onto every target (``transfer_render``)."""
         import torch
 
         from motionmap.model.budget import check_frame_size, frames_per_pass
 
         _check_frames("source_frames", source_frames, 4)
-        _check_frames("target", target, 3)
-        _check_same_size(source_frames, target)
+        for target in targets:
+            _check_frames("target", target, 3)
+            _check_same_size(source_frames, target)
         _check_batch_size(batch_size)
         height, width = source_frames.shape[1:3]
         check_frame_size(height, width, name="source_frames")
         # Chunked over frames (motionmap.model.budget): the peak is a few passes plus the uint8 input and output,
         # whatever T (the allocator keeps freed pass memory for reuse; it levels off).
         step = frames_per_pass(height, width, batch_size)
-        out = np.empty(source_frames.shape[:3] + (3,), np.uint8)  # (T, H, W, 3)
+        outs = [np.empty(source_frames.shape[:3] + (3,), np.uint8) for _ in targets]  # (T, H, W, 3) each
         with torch.inference_mode():  # the flow refinement steps out of it for its own gradients
             a0 = _to_float(source_frames[:1]).to(self.device)  # (1, 3, H, W)
-            b0 = _to_float(target[None]).to(self.device)  # (1, 3, H, W)
+            b0s = [_to_float(t[None]).to(self.device) for t in targets]  # (1, 3, H, W) each
             for i in range(0, len(source_frames), step):
                 a_t = _to_float(source_frames[i : i + step]).to(self.device)  # (n, 3, H, W)
-                pred = self.model.transfer(a0, a_t, b0, self.refine)  # (n, 3, H, W) in [0, 1]
-                out[i : i + step] = (pred * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        return out
+                motion = self.model.transfer_motion(a0, a_t, self.refine)
+                for out, b0 in zip(outs, b0s):
+                    pred = self.model.transfer_render(b0, motion)  # (n, 3, H, W) in [0, 1]
+                    out[i : i + step] = (pred * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return outs

@@ -33,6 +33,7 @@ from motionmap.io.animation import Animation, read_sheet
 from motionmap.io.images import read_image, to_rgba
 from motionmap.io.sheets import detect_layout, is_lpc_size, parse_frame_size
 from motionmap.layout import FACINGS, LPC_LAYOUT, SheetLayout
+from motionmap.palette import DEFAULT_PALETTE, Palette, check_palette, lock_frames, palette_for, target_palette
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -42,11 +43,13 @@ REFERENCE_ANIMATION = "walk"
 
 class TargetFrame(NamedTuple):
     """A target image and where it came from. image: ``uint8 [H,W,4]``; animation/facing: the sheet row it was
-    taken from (``None`` for a plain image)."""
+    taken from (``None`` for a plain image); sheet_palette: the colours of the whole sheet, ``uint8 [K,3]``
+    (:func:`motionmap.palette.target_palette`; ``None`` for a plain image): what palette lock snaps to."""
 
     image: np.ndarray
     animation: Optional[str]
     facing: Optional[str]
+    sheet_palette: Optional[np.ndarray] = None
 
 
 # ---------------------------------------------------------------------------------------------------- targets
@@ -117,7 +120,7 @@ def load_target_frame(
             f"{path}: the first frame of {wanted}{'/' + used_facing if used_facing else ''} is empty; "
             "give a sheet with that row drawn, or the target as an image"
         )
-    return TargetFrame(frame, wanted, used_facing)
+    return TargetFrame(frame, wanted, used_facing, target_palette(image))
 
 
 def load_target(path: PathLike, *, facing: Optional[str] = None, frame_size: object = None,
@@ -184,36 +187,44 @@ def check_target_size(target: np.ndarray, frame_hw, name: str = "--target") -> N
 
 
 def retarget_frames(retargeter, source_frames: np.ndarray, target: np.ndarray,
-                    reference: Optional[np.ndarray] = None) -> np.ndarray:
+                    reference: Optional[np.ndarray] = None, palette: Palette = DEFAULT_PALETTE) -> np.ndarray:
     """B performing A's motion: ``uint8 [T,H,W,3|4]`` frames, ``uint8 [H,W,3|4]`` target -> ``uint8 [T,H,W,C]``.
 
     C is 4 when ``target`` is RGBA with a transparent background (see
     :func:`motionmap.alpha.has_transparent_background`; the background stays transparent, the character opaque),
     else 3 (an RGBA target is then composited over black). ``reference`` (``uint8 [H,W,3|4]``, a frame of A): the pose the target
     is drawn in, when it is not ``source_frames[0]``; the motion is then ``reference -> a_t`` for every t.
+    ``palette``: palette lock (:mod:`motionmap.palette`): ``"target"`` (default; the target's colours, hard alpha),
+    colours ``uint8 [K,3]``, or ``"off"``.
     """
     source_frames = np.asarray(source_frames)
     src = source_frames if reference is None else np.concatenate([np.asarray(reference)[None], source_frames])
     target = np.asarray(target)
-    if getattr(retargeter, "returns_rgba", False):  # motionmap.retarget.Retargeter: does the alpha solve itself
-        out = retargeter.retarget(src, target)
-    elif has_transparent_background(target):
-        # A retargeter that renders RGB only: render over black and over white and solve for alpha here.
-        out = two_pass_rgba(lambda opaque: retargeter.retarget(src, opaque), target)
+    rgba = has_transparent_background(target)
+    colours = palette_for(palette, target, rgba_output=rgba)
+    if getattr(retargeter, "returns_rgba", False):  # motionmap.retarget.Retargeter: does the alpha and palette itself
+        out = retargeter.retarget(src, target, palette="off" if colours is None else colours)
     else:
-        out = retargeter.retarget(src, over_solid(target, BLACK) if target.shape[-1] == 4 else target)
+        if rgba:
+            # A retargeter that renders RGB only: render over black and over white and solve for alpha here.
+            out = two_pass_rgba(lambda opaque: retargeter.retarget(src, opaque), target,
+                                binary=True if colours is not None else None)
+        else:
+            out = retargeter.retarget(src, over_solid(target, BLACK) if target.shape[-1] == 4 else target)
+        out = out if colours is None else lock_frames(out, colours)
     return out if reference is None else out[1:]
 
 
 def retarget_animation(retargeter, source: Animation, target: np.ndarray,
-                       reference: Optional[np.ndarray] = None) -> Animation:
+                       reference: Optional[np.ndarray] = None, palette: Palette = DEFAULT_PALETTE) -> Animation:
     """``source`` replayed with ``target``'s look: an :class:`Animation` with the source's frame durations.
 
     target: ``uint8 [H,W,3|4]`` of the source frames' size (else :class:`MotionmapError`); RGBA with a transparent
-    background gives RGBA frames with that background transparent. ``reference``: see :func:`retarget_frames`.
+    background gives RGBA frames with that background transparent. ``reference``, ``palette``: see
+    :func:`retarget_frames`.
     """
     check_target_size(np.asarray(target), source.frames.shape[1:3])
-    frames = retarget_frames(retargeter, source.frames, target, reference)
+    frames = retarget_frames(retargeter, source.frames, target, reference, palette)
     return Animation(frames, source.durations_ms)
 
 
@@ -242,6 +253,7 @@ def retarget_lpc_sheet(
     targets: Mapping[str, np.ndarray],
     progress: Union[bool, Callable[[int, int], None]] = True,
     reference_animation: Optional[str] = REFERENCE_ANIMATION,
+    palette: Palette = DEFAULT_PALETTE,
 ) -> np.ndarray:
     """Every animation and facing of an LPC sheet, retargeted onto a character drawn once per facing.
 
@@ -251,13 +263,19 @@ def retarget_lpc_sheet(
         Hurt (front-facing only) uses ``"down"``.
     progress: ``True`` shows a tqdm bar; a function is called as ``progress(rows_done, rows_total)`` after each row
         (the demo page's progress bar); ``False`` is silent.
+    palette: palette lock (:mod:`motionmap.palette`); ``"target"`` (default) locks every row to the colours of all
+        four targets together (a limb that one facing hides may show in another), colours ``uint8 [K,3]`` to those
+        (``motionmap retarget --all`` passes the target sheet's colours), ``"off"`` gives the soft output.
     Returns ``uint8 [1344,832,4]`` in :data:`~motionmap.layout.LPC_LAYOUT`: transparent where the source is (unused
     cells, empty rows). With opaque targets the filled cells are opaque; with transparent backgrounds, the character.
     """
     sheet = _check_lpc_sheet(source_sheet)
+    palette = check_palette(palette)
     missing = [f for f in FACINGS if f not in targets]
     if missing:
         raise MotionmapError(f"--target: no target for facing {', '.join(missing)}; --all needs one per facing")
+    if isinstance(palette, str) and palette == "target":
+        palette = target_palette([np.asarray(targets[f]) for f in FACINGS])
     fw, fh = LPC_LAYOUT.frame_width, LPC_LAYOUT.frame_height
     for facing in FACINGS:
         check_target_size(np.asarray(targets[facing]), (fh, fw), name=f"--target ({facing})")
@@ -279,7 +297,7 @@ def retarget_lpc_sheet(
                     ref_row = LPC_LAYOUT.row_index(reference_animation, facing)
                     ref = _row(sheet, ref_row, 1)[0]
                     reference = ref if ref[..., 3].any() else None
-                result = to_rgba(retarget_frames(retargeter, frames[present], targets[facing], reference))
+                result = to_rgba(retarget_frames(retargeter, frames[present], targets[facing], reference, palette))
                 cells = np.zeros_like(frames)
                 cells[present] = result
                 out[i * fh : (i + 1) * fh, : spec.frames * fw] = cells.transpose(1, 0, 2, 3).reshape(fh, -1, 4)

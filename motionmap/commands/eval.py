@@ -13,7 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from motionmap.commands.options import add_refine_steps, add_scale
+from motionmap.commands.options import add_palette, add_refine_steps, add_scale
 
 SETS = ("lpc", "synth", "ulpc")
 TRACKS = ("plain", "scene")
@@ -39,8 +39,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="run the analogy benchmark (baselines and checkpoints) and write tables and a picture grid",
         description=(
             "Analogy benchmark: for a source character's animation a0..aT and a target character shown only as b0, "
-            "predict b1..bT; score SSE/img, MSE, char-MSE, PSNR and SSIM over frames t>=1 against the target's own "
-            "animation, for the identity, pixel-analogy and optical-flow baselines and each --checkpoint."
+            "predict b1..bT; score SSE/img, MSE, char-MSE, PSNR, SSIM and the palette share (character pixels in a "
+            "colour of b0) over frames t>=1 against the target's own animation, for the identity, pixel-analogy and "
+            "optical-flow baselines and each --checkpoint."
         ),
     )
     # --set and --track are checked in run() so that a wrong value is a one-line error (exit 2).
@@ -66,6 +67,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="build the test set without reading or writing a cache")
     add_refine_steps(p)
     add_scale(p)
+    add_palette(p)
+    p.add_argument("--rgba", action="store_true",
+                   help="plain track only: give the checkpoints the transparent source and target (RGBA output, "
+                        "scored over black) and report the share of alpha values that are 0 or 255")
     p.add_argument("--device", default="auto", help="device for checkpoints: auto (default), cpu or cuda")
     p.add_argument("--grid-cases", type=int, default=4, metavar="N", help="cases shown in the grid PNG (default 4)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -79,7 +84,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from motionmap.errors import MotionmapError
     from motionmap.eval.benchmark import EvalConfig, evaluate, write_outputs
-    from motionmap.eval.report import overall_table, per_action_table, per_group_table
+    from motionmap.eval.report import ceiling_line, overall_table, per_action_table, per_group_table
     from motionmap.eval.testsets import check_set_layers, default_cache_dir, is_dataset_dir
     from motionmap.io.atomic import ensure_writable_output
 
@@ -108,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         size=parse_size(args.size) if args.size is not None else None,
         scale=args.scale,
+        palette=args.palette,
+        rgba=args.rgba,
     )
     # Fail fast, before minutes of work: the output, the layer folder, the checkpoints (loaded in evaluate first).
     inputs = list(args.checkpoint) + ([config.layers_dir] if config.layers_dir is not None else [])
@@ -122,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     w, h = result.bset.frame_size
     print(f"## {config.set} / {config.track}: {len(result.bset.cases)} cases, {w}x{h} frames\n")
     print(overall_table(result))
+    print(f"\n{ceiling_line(result)}")
     print("\nSSE/img per action:\n")
     print(per_action_table(result, "sse"))
     if result.bset.case_groups():

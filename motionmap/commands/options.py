@@ -23,3 +23,13 @@ def add_scale(parser: argparse.ArgumentParser) -> None:
              "reduced exactly, sprites under 32 px are upscaled toward 64 px, the result is brought back to the "
              "input's size); native: run at the input's own size",
     )
+
+
+def add_palette(parser: argparse.ArgumentParser) -> None:
+    """``--palette target|off``: palette lock of the output (:mod:`motionmap.palette`); checked by the command so a
+    wrong value is the one-line error (:func:`motionmap.palette.check_palette`)."""
+    parser.add_argument(
+        "--palette", default="target", metavar="{target,off}",
+        help="target (default): only the target's own colours and hard alpha (0 or 255), as pixel art is drawn; "
+             "off: the model's soft output (blended colours and alpha edges)",
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from motionmap.commands.options import add_refine_steps, add_scale
+from motionmap.commands.options import add_palette, add_refine_steps, add_scale
 from motionmap.errors import MotionmapError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -36,6 +36,9 @@ outputs (by --out):
   Each image shows the character in the source's first walk frame pose of that facing. Writes one 832x1344 LPC
   sheet, --out NAME.png.
 Frame durations are the source's (sheets and frame folders: 100 ms); --fps sets them all.
+--palette target (default): every output pixel takes a colour of the target (of the whole sheet, for a sheet
+  target; transparent pixels do not count) and alpha is 0 or 255, as pixel art is drawn. --palette off: the
+  model's soft output (blended colours, soft alpha edges), for your own post-processing.
 """
 
 
@@ -60,6 +63,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", metavar="{auto,cpu,cuda}", help="auto (default: cuda if available)")
     add_refine_steps(p)
     add_scale(p)
+    add_palette(p)
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="CPU threads for the model (default 1: 64x64 sprites gain little from more, and on a busy "
                         "machine extra threads slow it down many times; see benchmarks/retarget_speed.py)")
@@ -120,9 +124,11 @@ def _durations(source_durations, fps):
 
 def run(args: argparse.Namespace) -> int:
     from motionmap.io.atomic import ensure_writable_output
+    from motionmap.palette import check_palette
 
     if args.fps is not None:
         _durations((1,), args.fps)  # validate early
+    check_palette(args.palette)
     if args.threads < 1:
         raise MotionmapError(f"--threads {args.threads}: need at least 1")
     device = _resolve_device(args.device)
@@ -176,7 +182,10 @@ def _run_one(args: argparse.Namespace, device: str, kind: str) -> int:
     check_model_frame_size(source.frames, target.image, args.scale, name=args.source)  # before the model loads
     reference = _reference_frame(args, target)
     retargeter = _load_retargeter(args, device)
-    result = retarget_animation(retargeter, source, target.image, reference=reference)
+    palette = args.palette
+    if palette == "target" and target.sheet_palette is not None:
+        palette = target.sheet_palette  # a sheet target: lock to the colours of the whole sheet
+    result = retarget_animation(retargeter, source, target.image, reference=reference, palette=palette)
     result = Animation(result.frames, _durations(result.durations_ms, args.fps))
     out = args.out
     if kind == "gif":
@@ -218,7 +227,7 @@ def _run_example(args: argparse.Namespace, device: str) -> int:
     character, action, facing = EXAMPLE_SOURCE
     source = example_animation(character, action, facing)
     target = example_target(EXAMPLE_TARGET, action, facing)
-    result = retarget_animation(_load_retargeter(args, device), source, target)
+    result = retarget_animation(_load_retargeter(args, device), source, target, palette=args.palette)
     grey = np.full((64, 64, 3), 96, np.uint8)
 
     def on_grey(frames):  # uint8 [T,64,64,3|4] -> uint8 [T,64,64,3]
@@ -254,7 +263,7 @@ def _run_all(args: argparse.Namespace, device: str) -> int:
     from motionmap.io import read_sheet, write_png
     from motionmap.io.sheets import is_lpc_size
     from motionmap.layout import LPC_LAYOUT
-    from motionmap.transfer import load_facing_targets, retarget_lpc_sheet
+    from motionmap.transfer import load_facing_targets, load_target_frame, retarget_lpc_sheet
 
     sheet = read_sheet(args.source)
     if not is_lpc_size(sheet.shape[1], sheet.shape[0]):
@@ -264,8 +273,12 @@ def _run_all(args: argparse.Namespace, device: str) -> int:
             "--all needs an LPC source sheet (or one character's LPC layer folder)"
         )
     targets = load_facing_targets(args.target, frame_size=args.frame_size)
+    palette = args.palette
+    if palette == "target" and len(args.target) == 1:  # a target sheet: lock to the colours of the whole sheet
+        sheet_palette = load_target_frame(args.target[0], facing="down", frame_size=args.frame_size).sheet_palette
+        palette = palette if sheet_palette is None else sheet_palette
     retargeter = _load_retargeter(args, device)
-    out = retarget_lpc_sheet(retargeter, sheet, targets, progress=not args.no_progress)
+    out = retarget_lpc_sheet(retargeter, sheet, targets, progress=not args.no_progress, palette=palette)
     write_png(args.out, out, overwrite=args.overwrite)
     print(f"wrote {args.out} (LPC sheet {out.shape[1]}x{out.shape[0]})")
     return 0

@@ -58,6 +58,7 @@ from motionmap.errors import MotionmapError
 from motionmap.io.atomic import remove_stale_temps
 from motionmap.lpc import natural_key
 from motionmap.layout import FACINGS, LPC_LAYOUT, MAX_FRAME_SIDE, SheetLayout
+from motionmap.palette import DEFAULT_PALETTE, check_palette
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The only files served from disk: fixed names, never a path built from the request.
@@ -384,10 +385,11 @@ class Job:
     error: Optional[str] = None
     started: float = field(default_factory=time.monotonic)
     seconds: Optional[float] = None
+    palette: str = DEFAULT_PALETTE
 
     def to_json(self) -> dict:
         return {"job": self.id, "state": self.state, "done": self.done, "total": self.total, "clip": self.clip,
-                "error": self.error, "seconds": self.seconds}
+                "error": self.error, "seconds": self.seconds, "palette": self.palette}
 
 
 def layout_json(layout: SheetLayout) -> dict:
@@ -413,6 +415,11 @@ def frames_strip(frames: np.ndarray) -> np.ndarray:
     """``uint8 [T,H,W,C]`` -> one row ``uint8 [H,T*W,C]`` (a one-animation sprite sheet)."""
     t, h, w, c = frames.shape
     return np.ascontiguousarray(frames.transpose(1, 0, 2, 3).reshape(h, t * w, c))
+
+
+def _palette(spec: Mapping[str, Any]) -> str:
+    """The request's ``"palette"`` option (:mod:`motionmap.palette`): ``target`` (default) or ``off``."""
+    return check_palette(spec.get("palette", DEFAULT_PALETTE), "palette")  # a JSON list is no palette here
 
 
 def _str(spec: Mapping[str, Any], key: str, required: bool = False) -> Optional[str]:
@@ -768,11 +775,13 @@ class DemoApp:
         target = self._get(self._clips, spec.get("target"), "clip")
         if source.sheet is not None:
             raise MotionmapError("source: is a whole-sheet result; pick one animation as the source")
+        palette = _palette(spec)
         started = time.perf_counter()
-        result = retarget_animation(self.retargeter, Animation(source.frames, source.durations_ms), target.frames[0])
+        result = retarget_animation(self.retargeter, Animation(source.frames, source.durations_ms), target.frames[0],
+                                    palette=palette)
         seconds = time.perf_counter() - started
         clip = Clip(secrets.token_hex(8), "result", result.frames, result.durations_ms,
-                    info={"seconds": round(seconds, 3)})
+                    info={"seconds": round(seconds, 3), "palette": palette})
         self._put(self._clips, clip, self.config.keep_clips)
         return json_response(clip.to_json())
 
@@ -814,10 +823,12 @@ class DemoApp:
     # -- --all jobs -------------------------------------------------------------------------------------------------
     def api_jobs(self, spec: Mapping[str, Any]) -> Response:
         """Start ``--all``: ``{"source": UPLOAD (LPC sheet), "target": UPLOAD (sheet)}`` or
-        ``{"source": UPLOAD, "targets": {"up": UPLOAD, "left": ..., "down": ..., "right": ...}}``."""
+        ``{"source": UPLOAD, "targets": {"up": UPLOAD, "left": ..., "down": ..., "right": ...}}``, with an optional
+        ``"palette": "target"|"off"`` (palette lock, default target)."""
         from motionmap.io.images import read_image
         from motionmap.transfer import check_target_size, load_facing_targets
 
+        palette = _palette(spec)
         source = self._get(self._uploads, spec.get("source"), "upload")
         if source.layout is not LPC_LAYOUT:
             lw, lh = LPC_LAYOUT.size
@@ -844,7 +855,7 @@ class DemoApp:
             if pending >= self.config.max_pending_jobs:
                 raise HttpError(429, f"{pending} sheet transfers are already running or waiting; "
                                      "try again when one finishes")
-            job = Job(secrets.token_hex(8))
+            job = Job(secrets.token_hex(8), palette=palette)
             self._jobs[job.id] = job
             while len(self._jobs) > self.config.keep_clips:
                 self._jobs.popitem(last=False)
@@ -862,10 +873,10 @@ class DemoApp:
             job.state, job.started = "running", time.monotonic()
         try:
             # progress: called as on_row(rows_done, rows_total) after each row (a bool only turns a tqdm bar on/off).
-            result = retarget_lpc_sheet(self.retargeter, sheet, targets, progress=on_row)
+            result = retarget_lpc_sheet(self.retargeter, sheet, targets, progress=on_row, palette=job.palette)
             frames = result[: LPC_LAYOUT.frame_height, : LPC_LAYOUT.frame_width][None]  # a stand-in first frame
             clip = Clip(secrets.token_hex(8), f"{name} (all animations)", np.ascontiguousarray(frames), (100,),
-                        sheet=result, layout=LPC_LAYOUT)
+                        sheet=result, layout=LPC_LAYOUT, info={"palette": job.palette})
             self._put(self._clips, clip, self.config.keep_clips)
             with self._lock:
                 job.state, job.clip, job.done = "done", clip.id, job.total

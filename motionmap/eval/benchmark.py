@@ -24,6 +24,7 @@ from motionmap.eval.testsets import (
     default_layers_for,
     is_dataset_dir,
 )
+from motionmap.palette import DEFAULT_PALETTE, PALETTE_MODES, check_palette
 
 BASELINES = ("identity", "analogy", "flow")
 
@@ -42,7 +43,10 @@ class EvalConfig:
     checkpoints; ``refine_steps``: test-time flow refinement of flow checkpoints (None: the default, 30; 0: off);
     ``baselines``: which of :data:`BASELINES` to run; ``grid_cases``: cases shown in the PNG grid;
     ``size``: ``(width, height)`` to resample every case to (nearest neighbour), None keeps the set's frame size;
-    ``scale``: the checkpoints' pixel-scale mode (``auto`` or ``native``, :mod:`motionmap.scale`).
+    ``scale``: the checkpoints' pixel-scale mode (``auto`` or ``native``, :mod:`motionmap.scale`); ``palette``:
+    the checkpoints' palette lock (:mod:`motionmap.palette`: ``target``, the default output, or ``off``);
+    ``rgba``: an RGBA run (plain track only: checkpoints get the transparent inputs and are scored over black; see
+    :mod:`motionmap.eval.runner`).
     """
 
     set: str = "lpc"
@@ -59,6 +63,8 @@ class EvalConfig:
     progress: bool = True
     size: Optional[Tuple[int, int]] = None
     scale: str = "auto"
+    palette: str = DEFAULT_PALETTE
+    rgba: bool = False
 
     def __post_init__(self):
         if self.set not in SETS and not is_dataset_dir(self.set):
@@ -78,6 +84,12 @@ class EvalConfig:
                 raise MotionmapError(f"--size {w}x{h}: frame sides must be {MIN_SIZE} to {MAX_SIZE} px")
         if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
             raise MotionmapError(f"--device {self.device!r}: unknown; choose auto, cpu or cuda")
+        if not isinstance(self.palette, str):
+            raise MotionmapError(f"--palette {self.palette!r}: choose one of {', '.join(PALETTE_MODES)}")
+        check_palette(self.palette)
+        if self.rgba and self.track != "plain":
+            raise MotionmapError(f"--rgba: RGBA runs use the plain track (transparent sprites over black), not "
+                                 f"{self.track!r}; drop --rgba or use --track plain")
 
     @property
     def layers_dir(self) -> Optional[Path]:
@@ -138,9 +150,11 @@ def _method_names(paths: Sequence[Path]) -> List[str]:
 
 
 def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
-                            refine_steps: Optional[int] = None, scale: str = "auto") -> List[Method]:
-    """Each checkpoint through ``Retargeter.load(path, device, refine)``; any failure is a one-line
-    :class:`MotionmapError`. ``refine_steps``: see :class:`EvalConfig`."""
+                            refine_steps: Optional[int] = None, scale: str = "auto",
+                            palette: str = DEFAULT_PALETTE) -> List[Method]:
+    """Each checkpoint through ``Retargeter.load(path, device, refine, scale)``, run with
+    ``retarget(..., palette=palette)``; any failure is a one-line :class:`MotionmapError`. ``refine_steps``,
+    ``scale``, ``palette``: see :class:`EvalConfig`."""
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.exists():
@@ -167,7 +181,7 @@ def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
                 f"{p}: cannot load the checkpoint ({type(e).__name__}: {detail}); "
                 "pass a checkpoint written by motionmap train"
             ) from None
-        methods.append(Method(name, retargeter, kind="checkpoint", path=str(p.resolve())))
+        methods.append(Method(name, retargeter, kind="checkpoint", path=str(p.resolve()), options={"palette": palette}))
     return methods
 
 
@@ -176,7 +190,8 @@ def evaluate(config: EvalConfig) -> EvalOutput:
     from motionmap.eval.grid import pick_grid_cases
 
     start = time.perf_counter()
-    models = load_checkpoint_methods(config.checkpoints, config.device, config.refine_steps, config.scale)
+    models = load_checkpoint_methods(config.checkpoints, config.device, config.refine_steps, config.scale,
+                                     config.palette)
     methods, notes = baseline_methods(config.baselines)
     for note in notes:
         print(f"motionmap: note: {note}", file=sys.stderr)
@@ -190,7 +205,8 @@ def evaluate(config: EvalConfig) -> EvalOutput:
     if config.size is not None and tuple(config.size) != bset.frame_size:
         bset = bset.resized(*config.size)
     grid = pick_grid_cases(bset, config.grid_cases) if config.grid_cases > 0 else ()
-    result = run_benchmark(bset, config.track, methods + models, grid_cases=grid, progress=config.progress)
+    result = run_benchmark(bset, config.track, methods + models, grid_cases=grid, progress=config.progress,
+                           rgba=config.rgba)
     return EvalOutput(config=config, result=result, notes=tuple(notes), seconds=time.perf_counter() - start)
 
 
@@ -218,6 +234,8 @@ def write_outputs(
         "device": resolve_device(config.device) if config.checkpoints else None,
         "refine_steps": _refine_steps_used(config),
         "scale": config.scale,
+        "palette": config.palette if config.checkpoints else None,
+        "rgba": config.rgba,
         "grid_cases": sorted(result.grid),
         "command": command,
         "wall_seconds": round(output.seconds, 2),
@@ -225,7 +243,8 @@ def write_outputs(
     names = ("results.md", "results.json", f"grid_{result.track}.png")
     with atomic_dir(out, overwrite=overwrite) as tmp:
         tmp = Path(tmp)
-        (tmp / names[0]).write_text(markdown_report(result, command, extra["refine_steps"]), encoding="utf-8")
+        (tmp / names[0]).write_text(markdown_report(result, command, extra["refine_steps"], extra["palette"]),
+                                    encoding="utf-8")
         (tmp / names[1]).write_text(dumps(json_report(result, extra, output.notes)), encoding="utf-8")
         write_png(tmp / names[2], render_grid(result))
     return tuple(Path(out) / n for n in names)

@@ -17,6 +17,15 @@ Every function takes a batch of ``N`` frames, ``pred`` and ``truth`` of shape ``
   ``padding='same'``. Window 11 is the standard choice; it still leaves 64x64 sprites 5x more pixels across than the
   window, and 'same' keeps the border (where a sprite's feet and weapons often reach) in the score.
 
+Two shares say how much an output looks drawn rather than resampled (:mod:`motionmap.palette`), each a fraction in
+[0,1] per frame:
+
+* ``palette`` = :func:`palette_share`: of the pixels the true character covers at frame ``t`` (truth alpha > 0 at
+  ``t``), the share whose exact RGB occurs in ``b0`` as the methods were shown it (the target on the track's
+  background). The true frames' own share is the ceiling (LPC: about 98 %; new limbs show colours ``b0`` lacks).
+* ``alpha01`` = :func:`binary_alpha_share`: the share of a frame's alpha values that are exactly 0 or 255, for
+  methods that return RGBA (``motionmap eval --rgba``); NaN otherwise.
+
 The benchmark's character region is :func:`character_mask`: pixels where the truth's alpha is non-zero at frame
 ``t`` *or* at frame 0 (the target image ``b0`` the method was given). The union also counts the pixels the character
 has just left, so a method that leaves a ghost of ``b0`` behind (as identity and pixel analogy do) is charged for it
@@ -29,11 +38,12 @@ with 13 frames weighs more than one with 6; this is "overall = mean over cases' 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 from motionmap.errors import MotionmapError
+from motionmap.palette import in_palette
 
 PSNR_CAP_DB = 100.0
 """PSNR of an exact match; the MSE is floored at ``10 ** (-PSNR_CAP_DB / 10)``."""
@@ -41,11 +51,13 @@ PSNR_CAP_DB = 100.0
 SSIM_WINDOW = 11
 """Gaussian window of :func:`ssim` (Wang et al. 2004; kornia's sigma is 1.5)."""
 
-METRIC_NAMES = ("sse", "mse", "char_mse", "psnr", "ssim")
+METRIC_NAMES = ("sse", "mse", "char_mse", "psnr", "ssim", "palette", "alpha01")
 """Metric keys, in the order the report's columns list them."""
 
-METRIC_LABELS = {"sse": "SSE/img", "mse": "MSE", "char_mse": "char-MSE", "psnr": "PSNR", "ssim": "SSIM"}
-LOWER_IS_BETTER = {"sse": True, "mse": True, "char_mse": True, "psnr": False, "ssim": False}
+METRIC_LABELS = {"sse": "SSE/img", "mse": "MSE", "char_mse": "char-MSE", "psnr": "PSNR", "ssim": "SSIM",
+                 "palette": "palette", "alpha01": "alpha 0/255"}
+LOWER_IS_BETTER = {"sse": True, "mse": True, "char_mse": True, "psnr": False, "ssim": False, "palette": False,
+                   "alpha01": False}
 
 
 def to_unit(images: np.ndarray) -> np.ndarray:
@@ -163,15 +175,41 @@ def character_mask(alpha: np.ndarray) -> np.ndarray:
     return present | present[:1]
 
 
+def palette_share(pred: np.ndarray, palette: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Share of the ``mask`` pixels whose exact RGB is a ``palette`` colour: ``uint8 [N,H,W,3]``, ``uint8 [K,3]``,
+    bool ``[N,H,W]`` -> ``float64 [N]`` in [0,1], NaN for a frame whose mask is empty."""
+    pred, mask = np.asarray(pred), np.asarray(mask, dtype=bool)
+    if mask.shape != pred.shape[:3]:
+        raise MotionmapError(f"mask shape {tuple(mask.shape)}: expected {tuple(pred.shape[:3])} ([N,H,W]) for the frames")
+    hits = (in_palette(pred, palette) & mask).sum(axis=(1, 2))
+    count = mask.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, hits / np.maximum(count, 1), np.nan)
+
+
+def binary_alpha_share(alpha: np.ndarray) -> np.ndarray:
+    """Share of each frame's alpha values that are 0 or 255: ``uint8 [N,H,W]`` -> ``float64 [N]`` in [0,1]."""
+    alpha = np.asarray(alpha)
+    return ((alpha == 0) | (alpha == 255)).mean(axis=(1, 2)).astype(np.float64)
+
+
 @dataclass(frozen=True)
 class FrameScores:
-    """Every metric for a batch of ``N`` frames, each ``float64 [N]`` (``char_mse`` may hold NaN for empty masks)."""
+    """Every metric for a batch of ``N`` frames, each ``float64 [N]`` (``char_mse`` and ``palette`` may hold NaN
+    for empty masks; ``palette`` and ``alpha01`` default to NaN, not measured)."""
 
     sse: np.ndarray
     mse: np.ndarray
     char_mse: np.ndarray
     psnr: np.ndarray
     ssim: np.ndarray
+    palette: Optional[np.ndarray] = None
+    alpha01: Optional[np.ndarray] = None
+
+    def __post_init__(self):
+        for k in ("palette", "alpha01"):
+            if getattr(self, k) is None:
+                object.__setattr__(self, k, np.full(len(self.mse), np.nan))
 
     def __len__(self) -> int:
         return int(self.mse.shape[0])
@@ -187,8 +225,12 @@ class FrameScores:
         return FrameScores(*(np.concatenate([getattr(p, k) for p in parts]) for k in METRIC_NAMES))
 
 
-def score_frames(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> FrameScores:
-    """All metrics for ``pred``, ``truth``: ``uint8 [N,H,W,3]`` and the character ``mask``: bool ``[N,H,W]``."""
+def score_frames(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray, palette: Optional[np.ndarray] = None,
+                 alpha01: Optional[np.ndarray] = None) -> FrameScores:
+    """All metrics for ``pred``, ``truth``: ``uint8 [N,H,W,3]`` and the character ``mask``: bool ``[N,H,W]``.
+
+    palette, alpha01: the frames' :func:`palette_share` and :func:`binary_alpha_share`, ``float64 [N]``, computed by
+    the caller (each case has its own palette); None: not measured (NaN)."""
     err = squared_error(pred, truth)  # (N, H, W, C)
     mse_values = err.mean(axis=(1, 2, 3))
     return FrameScores(
@@ -197,11 +239,13 @@ def score_frames(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> Frame
         char_mse=masked_mse(pred, truth, mask),
         psnr=psnr_from_mse(mse_values),
         ssim=ssim(pred, truth),
+        palette=palette,
+        alpha01=alpha01,
     )
 
 
 def summarize(scores: FrameScores) -> Dict[str, float]:
-    """The mean of each metric over frames (NaN-skipping for ``char_mse``): ``{metric: float}`` in
+    """The mean of each metric over frames (NaN-skipping): ``{metric: float}`` in
     :data:`METRIC_NAMES` order, plus ``frames``, the number of frames averaged."""
     out: Dict[str, float] = {}
     for k in METRIC_NAMES:

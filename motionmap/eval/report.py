@@ -16,7 +16,8 @@ from motionmap import __version__
 from motionmap.eval.metrics import LOWER_IS_BETTER, METRIC_LABELS, METRIC_NAMES, PSNR_CAP_DB, SSIM_WINDOW
 from motionmap.eval.runner import BenchmarkResult
 
-_FORMATS = {"sse": "{:.1f}", "mse": "{:.5f}", "char_mse": "{:.4f}", "psnr": "{:.2f}", "ssim": "{:.4f}"}
+_FORMATS = {"sse": "{:.1f}", "mse": "{:.5f}", "char_mse": "{:.4f}", "psnr": "{:.2f}", "ssim": "{:.4f}",
+            "palette": "{:.1%}", "alpha01": "{:.3%}"}
 
 METRIC_DEFINITIONS = {
     "sse": "sum of squared error per 64x64x3 image, images in [0,1], mean over frames t>=1",
@@ -25,6 +26,10 @@ METRIC_DEFINITIONS = {
     "psnr": f"10*log10(1/MSE) per frame in dB (capped at {PSNR_CAP_DB:g}), mean over frames t>=1",
     "ssim": f"kornia.metrics.ssim, Gaussian window {SSIM_WINDOW} (sigma 1.5), padding 'same', mean over pixels, "
     "channels and frames t>=1",
+    "palette": "share of the true character's pixels at t (truth alpha>0) whose exact RGB occurs in b0 as the "
+    "methods were shown it (on the track's background), mean over frames t>=1",
+    "alpha01": "share of alpha values exactly 0 or 255, methods returning RGBA in an RGBA run (--rgba) only, mean "
+    "over frames t>=1",
 }
 
 
@@ -50,15 +55,30 @@ def _arrow(metric: str) -> str:
     return "↓" if LOWER_IS_BETTER[metric] else "↑"
 
 
+def _columns(result: BenchmarkResult) -> Sequence[str]:
+    """The metrics a run's tables show: all of them, ``alpha01`` only in RGBA runs."""
+    return [k for k in METRIC_NAMES if k != "alpha01" or result.rgba]
+
+
 def overall_table(result: BenchmarkResult) -> str:
     """Rows = methods, columns = each metric overall; the best value of each column in bold."""
     rows = {m.name: m.overall() for m in result.methods}
-    header = "| method | " + " | ".join(f"{METRIC_LABELS[k]} {_arrow(k)}" for k in METRIC_NAMES) + " |"
-    lines = [header, "|---|" + "---:|" * len(METRIC_NAMES)]
-    best = {k: _best([r[k] for r in rows.values()], k) for k in METRIC_NAMES}
+    columns = _columns(result)
+    header = "| method | " + " | ".join(f"{METRIC_LABELS[k]} {_arrow(k)}" for k in columns) + " |"
+    lines = [header, "|---|" + "---:|" * len(columns)]
+    best = {k: _best([r[k] for r in rows.values()], k) for k in columns}
     for name, r in rows.items():
-        lines.append(f"| {name} | " + " | ".join(_cell(k, r[k], best[k]) for k in METRIC_NAMES) + " |")
+        lines.append(f"| {name} | " + " | ".join(_cell(k, r[k], best[k]) for k in columns) + " |")
     return "\n".join(lines)
+
+
+def ceiling_line(result: BenchmarkResult) -> str:
+    """The true frames' own palette (and, in RGBA runs, alpha) share: what the columns can reach."""
+    shares = result.truth_shares
+    text = f"Ceiling, the true frames themselves: palette {_fmt('palette', shares.get('palette', float('nan')))}"
+    if result.rgba:
+        text += f", alpha 0/255 {_fmt('alpha01', shares.get('alpha01', float('nan')))}"
+    return text + "."
 
 
 def per_action_table(result: BenchmarkResult, metric: str = "sse") -> str:
@@ -88,10 +108,12 @@ def per_group_table(result: BenchmarkResult, metrics: Sequence[str] = ("sse", "s
     return "\n".join(lines)
 
 
-def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refine_steps: Optional[int] = None) -> str:
+def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refine_steps: Optional[int] = None,
+                    palette: Optional[str] = None) -> str:
     """The whole ``results.md``: a heading, the overall table, per-action tables of SSE/img and SSIM, the set.
 
-    ``refine_steps``: the checkpoints' test-time flow refinement, stated under the tables (None: not mentioned)."""
+    ``refine_steps``, ``palette``: the checkpoints' test-time flow refinement and palette lock, stated under the
+    tables (None: not mentioned)."""
     bset = result.bset
     n_frames = len(result.methods[0].scores) if result.methods else 0
     pairs = len({c.pair for c in bset.cases})
@@ -101,9 +123,14 @@ def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refi
         "",
         f"{len(bset.cases)} cases from {pairs} character pairs, {n_frames} scored frames (t >= 1). "
         "SSE/img: sum of squared error per 64x64x3 image on [0,1]; char-MSE: MSE inside the character region; "
-        "↓ lower is better, ↑ higher is better; best in bold.",
+        "palette: share of the true character's pixels drawn in a colour of b0"
+        + ("; alpha 0/255: share of hard alpha values (RGBA run: checkpoints got transparent inputs)"
+           if result.rgba else "")
+        + "; ↓ lower is better, ↑ higher is better; best in bold.",
         "",
         overall_table(result),
+        "",
+        ceiling_line(result),
         "",
         "### SSE/img per action",
         "",
@@ -119,6 +146,8 @@ def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refi
     if refine_steps is not None:
         lines += [f"Checkpoints ran with {refine_steps} steps of test-time flow refinement (flow models only; "
                   "`--refine-steps`).", ""]
+    if palette is not None:
+        lines += [f"Checkpoints ran with palette lock `{palette}` (`--palette`).", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
     return "\n".join(lines)
@@ -203,6 +232,7 @@ def json_report(
         "notes": list(notes),
         "metric_definitions": METRIC_DEFINITIONS,
         "overall": {m.name: m.overall() for m in result.methods},
+        "truth_shares": dict(result.truth_shares),
         "per_action": {m.name: result.per_action(m) for m in result.methods},
         "per_group": {m.name: result.per_group(m) for m in result.methods},
         "timing": {

@@ -4,6 +4,11 @@ A *method* is anything with ``.retarget(source_frames uint8 [T,H,W,3], target ui
 the baselines of :mod:`motionmap.eval.baselines` and :class:`motionmap.Retargeter` alike (tests pass stubs). Every
 method gets exactly the same inputs: the source animation and ``b_0``, both composited on the track's background.
 Frames ``t >= 1`` are scored against B's own animation (:mod:`motionmap.eval.metrics`).
+
+RGBA runs (``rgba=True``, plain track only): methods that return RGBA themselves (``returns_rgba``, as
+:class:`motionmap.Retargeter`) get the transparent source and ``b_0`` instead; their ``uint8 [T,H,W,4]`` output is
+scored composited over black (the plain track's background) and its alpha gives the ``alpha01`` share. The other
+methods get the plain inputs as always.
 """
 
 from __future__ import annotations
@@ -11,23 +16,27 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from motionmap.errors import MotionmapError
-from motionmap.eval.metrics import FrameScores, score_frames, summarize
+from motionmap.eval.metrics import FrameScores, binary_alpha_share, palette_share, score_frames, summarize
 from motionmap.eval.testsets import BenchmarkSet, check_track
+from motionmap.io.images import composite_over
+from motionmap.palette import target_palette
 
 
 @dataclass(frozen=True)
 class Method:
-    """A named method under test. ``kind``: ``baseline`` or ``checkpoint``; ``path``: the checkpoint, if any."""
+    """A named method under test. ``kind``: ``baseline`` or ``checkpoint``; ``path``: the checkpoint, if any;
+    ``options``: keyword arguments of every ``retarget`` call (e.g. ``{"palette": "off"}`` for a Retargeter)."""
 
     name: str
     retargeter: Any
     kind: str = "baseline"
     path: Optional[str] = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,13 +66,17 @@ class MethodResult:
 
 @dataclass(frozen=True)
 class BenchmarkResult:
-    """Everything a report needs: the test set, the track, one :class:`MethodResult` per method, and the predicted
-    frames of the grid cases (``grid[case_index][method_name] = uint8 [T,H,W,3]``)."""
+    """Everything a report needs: the test set, the track, one :class:`MethodResult` per method, the predicted
+    frames of the grid cases (``grid[case_index][method_name] = uint8 [T,H,W,3]``), whether it was an RGBA run, and
+    the true frames' own ``palette`` and ``alpha01`` shares (the ceiling of those columns; see
+    :mod:`motionmap.eval.metrics`)."""
 
     bset: BenchmarkSet
     track: str
     methods: Tuple[MethodResult, ...]
     grid: Dict[int, Dict[str, np.ndarray]] = field(default_factory=dict)
+    rgba: bool = False
+    truth_shares: Dict[str, float] = field(default_factory=dict)
 
     @property
     def actions(self) -> Tuple[str, ...]:
@@ -82,15 +95,22 @@ class BenchmarkResult:
         return out
 
 
-def _check_prediction(name: str, pred: Any, source: np.ndarray) -> np.ndarray:
+def _check_prediction(name: str, pred: Any, source: np.ndarray, rgba: bool = False) -> np.ndarray:
     pred = np.asarray(pred)
     expected = source.shape[:3] + (3,)
-    if pred.dtype != np.uint8 or pred.shape != expected:
+    if pred.dtype != np.uint8 or not (pred.shape == expected or (rgba and pred.shape == expected[:3] + (4,))):
         raise MotionmapError(
             f"method {name}: retarget returned {pred.dtype} {tuple(pred.shape)} for a {source.shape[0]}-frame source; "
             f"expected uint8 {expected}; fix the method or its checkpoint"
         )
     return pred
+
+
+def _shares(pred: np.ndarray, b0: np.ndarray, mask: np.ndarray, alpha: Optional[np.ndarray]) -> Tuple[np.ndarray, ...]:
+    """``palette`` and ``alpha01`` per frame for ``pred`` ``uint8 [N,H,W,3]`` against the colours of ``b0``
+    ``uint8 [H,W,3]`` inside ``mask`` ``bool [N,H,W]``; ``alpha`` ``uint8 [N,H,W]`` or None (NaN)."""
+    share = palette_share(pred, target_palette(b0), mask)
+    return share, (binary_alpha_share(alpha) if alpha is not None else np.full(len(pred), np.nan))
 
 
 def run_benchmark(
@@ -99,12 +119,17 @@ def run_benchmark(
     methods: Sequence[Method],
     grid_cases: Sequence[int] = (),
     progress: bool = True,
+    rgba: bool = False,
 ) -> BenchmarkResult:
     """Predict every case with every method and score frames ``t >= 1``.
 
-    ``grid_cases``: case indices whose predictions are kept for the picture grid.
+    ``grid_cases``: case indices whose predictions are kept for the picture grid. ``rgba``: an RGBA run (plain
+    track only; see the module docstring).
     """
     check_track(track)
+    if rgba and track != "plain":
+        raise MotionmapError(f"--rgba: RGBA runs use the plain track (transparent sprites over black), not {track!r}; "
+                             "drop --rgba or use --track plain")
     if not methods:
         raise MotionmapError("no methods to evaluate; give a --checkpoint or keep the baselines")
     names = [m.name for m in methods]
@@ -115,6 +140,8 @@ def run_benchmark(
     preds: Dict[str, List[np.ndarray]] = {m.name: [] for m in methods}
     seconds = {m.name: 0.0 for m in methods}
     frames = {m.name: 0 for m in methods}
+    shares: Dict[str, List[Tuple[np.ndarray, ...]]] = {m.name: [] for m in methods}
+    truth_shares: List[Tuple[np.ndarray, ...]] = []
     truths: List[np.ndarray] = []
     masks: List[np.ndarray] = []
     frame_case: List[np.ndarray] = []
@@ -131,14 +158,23 @@ def run_benchmark(
             target = truth[0]
             truths.append(truth[1:])
             masks.append(case.character_mask()[1:])
+            drawn = case.target_rgba[1:, ..., 3] > 0  # (T-1, H, W): the true character's pixels at t
+            truth_shares.append(_shares(truth[1:], target, drawn, case.target_rgba[1:, ..., 3]))
             frame_case.append(np.full(case.frames - 1, case.index, dtype=np.int64))
             if case.index in keep:
                 grid[case.index] = {"source": source, "truth": truth}
             for m in methods:
+                transparent = rgba and getattr(m.retargeter, "returns_rgba", False)
+                src, tgt = (case.source_rgba, case.target_rgba[0]) if transparent else (source, target)
                 start = time.perf_counter()
-                pred = m.retargeter.retarget(source.copy(), target.copy())
+                pred = m.retargeter.retarget(src.copy(), tgt.copy(), **m.options)
                 seconds[m.name] += time.perf_counter() - start
-                pred = _check_prediction(m.name, pred, source)
+                pred = _check_prediction(m.name, pred, source, rgba=transparent)
+                alpha = None
+                if pred.shape[-1] == 4:
+                    alpha = pred[1:, ..., 3]
+                    pred = composite_over(pred, np.zeros(3, np.uint8))  # the plain track's black
+                shares[m.name].append(_shares(pred[1:], target, drawn, alpha))
                 frames[m.name] += pred.shape[0]
                 preds[m.name].append(pred[1:])
                 if case.index in keep:
@@ -157,11 +193,15 @@ def run_benchmark(
             name=m.name,
             kind=m.kind,
             path=m.path,
-            scores=score_frames(np.concatenate(preds[m.name]), truth_all, mask_all),
+            scores=score_frames(np.concatenate(preds[m.name]), truth_all, mask_all,
+                                palette=np.concatenate([p for p, _ in shares[m.name]]),
+                                alpha01=np.concatenate([a for _, a in shares[m.name]])),
             frame_case=case_all,
             seconds=seconds[m.name],
             frames=frames[m.name],
         )
         for m in methods
     )
-    return BenchmarkResult(bset=bset, track=track, methods=results, grid=grid)
+    ceiling = {k: np.concatenate([s[i] for s in truth_shares]) for i, k in enumerate(("palette", "alpha01"))}
+    return BenchmarkResult(bset=bset, track=track, methods=results, grid=grid, rgba=rgba,
+                           truth_shares={k: float(v[~np.isnan(v)].mean()) for k, v in ceiling.items()})

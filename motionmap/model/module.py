@@ -181,18 +181,34 @@ class MotionMapper(pl.LightningModule):
         ``refine``: for ``motion="flow"``, polish the flow on the pair ``a0 -> a_t`` before rendering
         (:mod:`motionmap.model.refine`); other motion forms ignore it.
         """
-        for name, t in (("a0", a0), ("a_t", a_t), ("b0", b0)):
+        check_images("b0", b0)
+        return self.transfer_render(b0, self.transfer_motion(a0, a_t, refine))
+
+    @torch.no_grad()
+    def transfer_motion(self, a0: Tensor, a_t: Tensor, refine: RefineConfig = NO_REFINE) -> Motion:
+        """The first half of :meth:`transfer`: A's motion ``tau(f(a0), f(a_t))`` (refined for flow models), for
+        a0 ``float [1|B,3,H,W]``, a_t ``float [B,3,H,W] in [0,1]``. Render it onto several targets with
+        :meth:`transfer_render` without computing it again (the RGBA path renders over black and over white)."""
+        for name, t in (("a0", a0), ("a_t", a_t)):
             check_images(name, t)
-        h, w = a_t.shape[-2:]
-        a0, a_t, b0 = pad_to_cell(a0), pad_to_cell(a_t), pad_to_cell(b0)
+        a0, a_t = pad_to_cell(a0), pad_to_cell(a_t)
         n = a_t.shape[0]
-        a0, b0 = a0.expand(n, -1, -1, -1), b0.expand(n, -1, -1, -1)
+        a0 = a0.expand(n, -1, -1, -1)
         fa = self.f(torch.cat([a0[:1], a_t]))
         fa0, fat = fa[:1].expand(n, -1, -1, -1), fa[1:]
         t = self.transform(fa0, fat, a0, a_t)
         if refine.steps and t.pyramid:
             flow = refine_flow(a0, a_t, grid_to_flow(t.pixel_grid.float()), refine)
             t = flow_motion(flow, t.latent_grid.shape[1:3], t.pyramid[:-1] + (flow,))
+        return t
+
+    @torch.no_grad()
+    def transfer_render(self, b0: Tensor, t: Motion) -> Tensor:
+        """The second half of :meth:`transfer`: ``g(T . f(b0) + h(b0))`` for b0 ``float [1|B,3,H,W] in [0,1]`` and a
+        motion from :meth:`transfer_motion` of frames of b0's size -> ``float [B,3,H,W] in [0,1]``."""
+        h, w = b0.shape[-2:]
+        n = t.pixel_grid.shape[0]
+        b0 = pad_to_cell(b0).expand(n, -1, -1, -1)
         fb0 = self.f(b0[:1]).expand(n, -1, -1, -1)
         hb0 = self.h(b0[:1]).expand(n, -1, -1, -1)
         return self.render(b0, fb0, hb0, t).image[..., :h, :w].float().clamp(0, 1)

@@ -177,6 +177,29 @@ def test_transfer_from_uploads_end_to_end(app):
         app.handle("GET", f"/api/clips/{res['clip']}/download", {"format": ["exe"]}))
 
 
+def test_transfer_palette_lock_on_by_default_off_on_request(app):
+    from motionmap.palette import in_palette, target_palette
+
+    gif, _ = walk_gif()
+    src = ok(post(app, "/api/clip", {"role": "source", "upload": ok(upload(app, "walk.gif", gif))["upload"]}))
+    target = target_frame()
+    tgt = ok(post(app, "/api/clip", {"role": "target", "upload": ok(upload(app, "t.png", png_bytes(target)))["upload"]}))
+
+    def strip(res):
+        return np.asarray(Image.open(io.BytesIO(app.handle("GET", f"/api/clips/{res['clip']}/strip.png").body)))
+
+    locked = ok(post(app, "/api/transfer", {"source": src["clip"], "target": tgt["clip"]}))
+    assert locked["palette"] == "target"
+    out = strip(locked)
+    assert out.shape[-1] == 4 and set(np.unique(out[..., 3])) <= {0, 255}  # hard alpha
+    assert in_palette(out[..., :3][out[..., 3] > 0], target_palette(target)).all()  # only the target's colours
+    soft = ok(post(app, "/api/transfer", {"source": src["clip"], "target": tgt["clip"], "palette": "off"}))
+    assert soft["palette"] == "off"
+    assert not in_palette(strip(soft)[..., :3][strip(soft)[..., 3] > 0], target_palette(target)).all()
+    message = error_of(post(app, "/api/transfer", {"source": src["clip"], "target": tgt["clip"], "palette": "vivid"}))
+    assert message.startswith("palette 'vivid': unknown palette option; use 'target'")
+
+
 def test_zip_of_frames_source(app):
     _, frames = walk_gif()
     up = ok(upload(app, "walk.zip", frames_zip(frames)))

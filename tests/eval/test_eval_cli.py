@@ -54,31 +54,48 @@ def test_lpc_end_to_end(lpc_root, tmp_path, capsys):
     _check_outputs(out, "scene", methods)
 
 
+def report_palette_columns(stdout: str) -> bool:
+    """The overall table has the palette column, and no alpha column outside RGBA runs."""
+    header = next(line for line in stdout.splitlines() if line.startswith("| method | SSE/img"))
+    return "palette ↑" in header and "alpha" not in header
+
+
 def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
     import motionmap.retarget
     from motionmap.eval.baselines import IdentityBaseline
 
     ckpt = tmp_path / "tiny.ckpt"
     ckpt.write_bytes(b"stub")
-    loaded = []
+    loaded, palettes = [], set()
+
+    class StubModel(IdentityBaseline):  # the Retargeter's call: retarget(source, target, palette=...)
+        def retarget(self, source_frames, target, palette="target"):
+            palettes.add(palette)
+            return super().retarget(source_frames, target)
 
     def fake_load(path, device="cpu", refine=None, scale="auto"):
         loaded.append((str(path), device, refine.steps, scale))
-        return IdentityBaseline()
+        return StubModel()
 
     monkeypatch.setattr(motionmap.retarget.Retargeter, "load", staticmethod(fake_load))
     out = tmp_path / "ev"
     rc, stdout, err = _run(capsys, "--set", "synth", "--track", "scene", "--cases", 2, "--checkpoint", ckpt,
                            "--device", "cpu", "--refine-steps", 5, "--grid-cases", 1, "--no-cache", "--out", out,
-                           "--no-progress", "--scale", "native")
+                           "--no-progress", "--scale", "native", "--palette", "off")
     assert rc == 0, err
-    assert loaded == [(str(ckpt), "cpu", 5, "native")]
+    assert loaded == [(str(ckpt), "cpu", 5, "native")] and palettes == {"off"}
+    assert report_palette_columns(stdout)
+    assert "Ceiling, the true frames themselves: palette" in stdout
     report = json.loads((out / "results.json").read_text())
     assert "tiny" in report["overall"]
     assert report["overall"]["tiny"]["sse"] == pytest.approx(report["overall"]["identity"]["sse"])
     assert report["config"]["checkpoints"] == [str(ckpt.resolve())]
     assert report["config"]["refine_steps"] == 5
     assert "5 steps of test-time flow refinement" in (out / "results.md").read_text()
+    assert "palette lock `off`" in (out / "results.md").read_text() and report["config"]["palette"] == "off"
+    # Identity repeats b0: every character pixel it draws is a colour of b0.
+    assert report["overall"]["identity"]["palette"] == pytest.approx(1.0)
+    assert 0.5 < report["truth_shares"]["palette"] <= 1.0
     assert report["config"]["held_out"]["synth_seeds_from"] == 2**31
 
 
@@ -89,6 +106,8 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
         (["--track", "foggy"], "--track 'foggy': unknown track"),
         (["--cases", "0"], "--cases 0"),
         (["--refine-steps", "-2"], "--refine-steps -2"),
+        (["--palette", "vivid"], "--palette 'vivid': unknown palette option; use 'target'"),
+        (["--rgba", "--track", "scene"], "--rgba: RGBA runs use the plain track"),
         (["--set", "lpc", "--layers", "{tmp}/no_such_layers"], "LPC layer folder not found"),
         (["--set", "synth", "--checkpoint", "{tmp}/missing.ckpt"], "checkpoint not found"),
         (["--set", "synth", "--checkpoint", "{tmp}/garbage.ckpt"], "garbage.ckpt"),

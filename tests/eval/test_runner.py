@@ -91,3 +91,57 @@ def test_checkpoint_method_names():
     paths = [Path("runs/a/last.ckpt"), Path("runs/b/last.ckpt"), Path("x/model.ckpt"), Path("flow.ckpt")]
     assert _method_names(paths) == ["a/last", "b/last", "model", "flow#2"]
     assert _method_names([Path("m.ckpt"), Path("m.ckpt")]) == ["m", "m#2"]
+
+
+class RgbaOracle:
+    """Knows the answer as RGBA (an RGBA run's method); ``soft`` pixels per frame get alpha 128."""
+
+    returns_rgba = True
+
+    def __init__(self, bset, soft=0):
+        self.answers = {c.target_rgba[0].tobytes(): c.target_rgba for c in bset.cases}
+        self.soft = soft
+
+    def retarget(self, source_frames, target):
+        assert target.shape[-1] == 4 and source_frames.shape[-1] == 4, "an RGBA run gives transparent inputs"
+        out = self.answers[target.tobytes()].copy()
+        out[:, 0, : self.soft, 3] = 128
+        return out
+
+
+class TestShares:
+    def test_palette_share_of_identity_oracle_and_a_blend(self, bset):
+        class OffByOne(TruthOracle):  # every character colour nudged: a colour b0 does not have (almost surely)
+            def retarget(self, source_frames, target):
+                out = super().retarget(source_frames, target).astype(np.int16)
+                return np.clip(out + 1, 0, 255).astype(np.uint8)
+
+        methods = [Method("identity", IdentityBaseline()), Method("oracle", TruthOracle(bset, "plain")),
+                   Method("blend", OffByOne(bset, "plain"))]
+        result = run_benchmark(bset, "plain", methods, progress=False)
+        by = {m.name: m.overall() for m in result.methods}
+        assert by["identity"]["palette"] == 1.0  # it draws b0 itself
+        assert by["oracle"]["palette"] == pytest.approx(result.truth_shares["palette"])  # the truth is the ceiling
+        assert 0.9 < result.truth_shares["palette"] <= 1.0
+        assert by["blend"]["palette"] < 0.2
+        assert np.isnan(by["oracle"]["alpha01"])  # not an RGBA run: alpha is not measured
+        table = markdown_report(result)
+        assert "palette ↑" in table and "alpha 0/255" not in table
+        assert "Ceiling, the true frames themselves: palette" in table
+
+    def test_rgba_run_scores_over_black_and_counts_hard_alpha(self, bset):
+        h, w = bset.cases[0].target_rgba.shape[1:3]
+        methods = [Method("identity", IdentityBaseline()), Method("oracle", RgbaOracle(bset)),
+                   Method("soft", RgbaOracle(bset, soft=8))]
+        result = run_benchmark(bset, "plain", methods, progress=False, rgba=True)
+        by = {m.name: m.overall() for m in result.methods}
+        assert by["oracle"]["sse"] == 0  # RGBA output composited over black is the plain truth
+        assert by["oracle"]["alpha01"] == pytest.approx(result.truth_shares["alpha01"])
+        assert by["soft"]["alpha01"] == pytest.approx(result.truth_shares["alpha01"] - 8 / (h * w), abs=1e-9)
+        assert np.isnan(by["identity"]["alpha01"])  # an RGB method keeps the plain inputs, no alpha to count
+        table = markdown_report(result)
+        assert "alpha 0/255 ↑" in table and "alpha 0/255 100.000%" in table  # synthetic sprites: hard alpha
+
+    def test_rgba_run_needs_the_plain_track(self, bset):
+        with pytest.raises(MotionmapError, match="--rgba: RGBA runs use the plain track"):
+            run_benchmark(bset, "scene", [Method("oracle", RgbaOracle(bset))], progress=False, rgba=True)

@@ -88,17 +88,18 @@ class TestFrameSizeLimit:
 class TestChunking:
     def test_chunked_passes_give_the_unchunked_result(self, tiny, monkeypatch):
         frames = np.random.default_rng(1).integers(0, 256, (5, 32, 32, 3), np.uint8)
-        whole = tiny.retarget(frames, frames[0], batch_size=64)
+        # palette="off": the model's own numbers (palette lock may snap a 1-step rounding difference elsewhere).
+        whole = tiny.retarget(frames, frames[0], batch_size=64, palette="off")
         seen = []
-        real = tiny.model.transfer
+        real = tiny.model.transfer_motion  # the Retargeter computes A's motion per chunk, then renders it
 
-        def spy(a0, a_t, b0, refine):
+        def spy(a0, a_t, refine):
             seen.append(a_t.shape[0])
-            return real(a0, a_t, b0, refine)
+            return real(a0, a_t, refine)
 
-        monkeypatch.setattr(tiny.model, "transfer", spy)
+        monkeypatch.setattr(tiny.model, "transfer_motion", spy)
         monkeypatch.setattr(budget, "PASS_BUDGET_BYTES", 2 * budget.pair_bytes(32, 32))
-        chunked = tiny.retarget(frames, frames[0], batch_size=64)
+        chunked = tiny.retarget(frames, frames[0], batch_size=64, palette="off")
         assert seen == [2, 2, 1]
         assert np.abs(whole.astype(int) - chunked).max() <= 1
 

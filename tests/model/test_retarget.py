@@ -30,8 +30,10 @@ def test_retarget_shape_dtype_determinism(ckpt):
     out = r.retarget(src, tgt)
     assert out.shape == (7, 32, 32, 3) and out.dtype == np.uint8
     np.testing.assert_array_equal(out, r.retarget(src, tgt))
-    # Other batch sizes take other BLAS paths: equal up to one rounding step.
-    assert np.abs(out.astype(int) - r.retarget(src, tgt, batch_size=3)).max() <= 1
+    # Other batch sizes take other BLAS paths: equal up to one rounding step (before palette lock, which may snap
+    # such a step to another colour).
+    soft = r.retarget(src, tgt, palette="off")
+    assert np.abs(soft.astype(int) - r.retarget(src, tgt, batch_size=3, palette="off")).max() <= 1
 
 
 def test_rgba_is_composited_over_black(ckpt):
@@ -39,8 +41,8 @@ def test_rgba_is_composited_over_black(ckpt):
     src = sprites(3)
     tgt = sprites(1, seed=2)[0]
     rgb = (src[..., :3].astype(np.float32) * src[..., 3:] / 255).round().astype(np.uint8)
-    a = r.retarget(src, tgt)
-    b = r.retarget(rgb, tgt)
+    a = r.retarget(src, tgt, palette="off")
+    b = r.retarget(rgb, tgt, palette="off")
     assert np.abs(a.astype(int) - b).max() <= 2
 
 

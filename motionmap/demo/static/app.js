@@ -333,14 +333,20 @@ function setDownloads(clip) {
   $("result-panel").dataset.ready = "1";
 }
 
+function paletteWords(palette) {
+  return palette === "off" ? "palette lock off (soft colours and alpha)" : "palette lock on (the target's colours, hard alpha)";
+}
+
 async function runTransfer() {
   if (!state.source || !state.target) { showError("Pick a source animation and a target character first."); return; }
   $("run").disabled = true;
   await withBusy("res-status", "Transferring…", async () => {
-    const clip = await postJSON("/api/transfer", { source: state.source.clip, target: state.target.clip });
+    const palette = $("palette-lock").checked ? "target" : "off";
+    const clip = await postJSON("/api/transfer", { source: state.source.clip, target: state.target.clip, palette });
     await setClip("result", clip);
     setDownloads(clip);
-    $("res-status").textContent = `${clip.frames} frames, ${clip.width}×${clip.height}, in ${clip.seconds} s`;
+    $("res-status").textContent = `${clip.frames} frames, ${clip.width}×${clip.height}, in ${clip.seconds} s · ` +
+      paletteWords(clip.palette);
     state.t = 0;
     state.playing = true;
     render();
@@ -358,7 +364,7 @@ async function runAll() {
   $("all-result-box").hidden = true;
   delete $("all-panel").dataset.ready;
   const job = await withBusy("all-status", "Uploading…", async () => {
-    const spec = { source: (await uploadFile(src)).upload };
+    const spec = { source: (await uploadFile(src)).upload, palette: $("all-palette-lock").checked ? "target" : "off" };
     if (mode("all-mode") === "sheet") {
       const tgt = $("all-target").files[0];
       if (!tgt) throw new Error("Choose the target LPC sheet, or switch to one image per facing.");
@@ -394,7 +400,7 @@ async function pollJob(id) {
       $("all-dl-sheet").href = base + "/download?format=sheet";
       $("all-dl-zip").href = base + "/download?format=zip";
       $("all-result-box").hidden = false;
-      $("all-status").textContent = `Done: ${job.total} rows in ${job.seconds} s.`;
+      $("all-status").textContent = `Done: ${job.total} rows in ${job.seconds} s · ${paletteWords(job.palette)}.`;
       $("all-panel").dataset.ready = "1";
       return;
     }
