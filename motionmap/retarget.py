@@ -101,9 +101,8 @@ class Retargeter:
 
         ``refine``: test-time flow refinement for ``motion="flow"`` models (:mod:`motionmap.model.refine`); None uses
         its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (about 3x faster, less accurate).
-        ``scale``: ``"auto"`` (default) runs the model at the pixel scale it was trained at: pixel art exported
-        upscaled (every art pixel a k x k block) is reduced exactly and blown up again, and small sprites (under
-        48 px) are upscaled toward 64 px; ``"native"`` runs at the input's own size (:mod:`motionmap.scale`).
+        ``scale``: ``"auto"`` (default) runs pixel art exported k-times upscaled (every art pixel a k x k block) at
+        its art size and blows the result up again; ``"native"`` runs every input at its own size (:mod:`motionmap.scale`).
 
         Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file, and refuses (without
         running it) a checkpoint carrying pickled code; see :func:`motionmap.checkpoint.load_model`.

@@ -39,19 +39,18 @@ def test_plans_for_common_sizes():
         src = np.repeat(np.repeat(np.stack([_art(h // k, w // k, s) for s in range(3)]), k, 1), k, 2)
         return plan_scale(src, src[0])
 
-    assert plan(64, 64) == ScalePlan(1, 1)
-    assert plan(128, 128, k=2) == ScalePlan(2, 1)  # a 2x export runs at its art size
-    assert plan(32, 32) == ScalePlan(1, 1)  # measured: no gain from upscaling 32 px sprites
-    assert plan(16, 16) == ScalePlan(1, 4)
-    assert plan(64, 64, k=4) == ScalePlan(4, 4)  # 16 px art exported at 4x
-    assert plan(40, 56) == ScalePlan(1, 1)
+    assert plan(64, 64) == ScalePlan(1)
+    assert plan(128, 128, k=2) == ScalePlan(2)  # a 2x export runs at its art size
+    assert plan(32, 32) == ScalePlan(1) and plan(16, 16) == ScalePlan(1)  # small sprites run as they are
+    assert plan(64, 64, k=4) == ScalePlan(4)  # 16 px art exported at 4x
+    assert plan(40, 56) == ScalePlan(1)
 
 
 def test_plan_round_trip():
-    plan = ScalePlan(block=2, up=3)
-    art = np.repeat(np.repeat(_art(8, 8), 2, axis=0), 2, axis=1)  # 16x16, 2x2 blocks
+    plan = ScalePlan(block=2)
+    art = np.repeat(np.repeat(_art(8, 6), 2, axis=0), 2, axis=1)  # 16x12, 2x2 blocks
     model = plan.to_model(art)
-    assert model.shape == (24, 24, 4)
+    assert model.shape == (8, 6, 4)
     assert np.array_equal(plan.from_model(model), art)
 
 

@@ -19,9 +19,9 @@ def add_scale(parser: argparse.ArgumentParser) -> None:
     """``--scale auto|native``: at which pixel scale the model runs (:mod:`motionmap.scale`)."""
     parser.add_argument(
         "--scale", choices=("auto", "native"), default="auto",
-        help="auto (default): run the model at the pixel scale it was trained at (art exported k-times upscaled is "
-             "reduced exactly, sprites under 32 px are upscaled toward 64 px, the result is brought back to the "
-             "input's size); native: run at the input's own size",
+        help="auto (default): pixel art exported k-times upscaled (every art pixel a k x k block) runs at its art "
+             "size and the result is blown up again, so a 2x export gives exactly the 1x result; native: run every "
+             "input at its own size",
     )
 
 

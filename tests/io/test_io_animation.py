@@ -262,8 +262,9 @@ class TestWriteAnimation:
         def crash_after_partial_write(uri, image, **kwargs):
             calls.append(uri)
             if len(calls) == 3 or name == "a.png":
-                with open(uri, "wb") as f:
-                    f.write(b"\x89PNG half written")
+                if uri != "<bytes>":  # imageio encodes in memory for this uri: nothing reaches the disk
+                    with open(uri, "wb") as f:
+                        f.write(b"\x89PNG half written")
                 raise OSError("No space left on device")
             return real_imwrite(uri, image, **kwargs)
 
