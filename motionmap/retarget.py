@@ -15,8 +15,9 @@ stays transparent, the character opaque (rendered over black and over white, alp
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Union
+from typing import TYPE_CHECKING, Iterator, List, Optional, Union
 
 import numpy as np
 
@@ -44,6 +45,39 @@ def _to_float(images: np.ndarray):
     if t.shape[-1] == 4:
         t = t[..., :3] * t[..., 3:4]
     return t.movedim(-1, -3).contiguous()
+
+
+MAX_AUTO_THREADS = 4  # 64x64 sprites gain little from more
+
+
+def auto_threads() -> int:
+    """CPU threads for the model: the cores this process may use minus the machine's load (1-minute average,
+    rounded), at least 1 and at most :data:`MAX_AUTO_THREADS`. More threads than free cores makes PyTorch many times
+    slower (its threads wait on each other while other work holds the cores), so a busy machine gets 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return max(1, min(MAX_AUTO_THREADS, cores, int(cores - load + 0.5)))
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the body with ``threads`` PyTorch CPU threads, then restore the caller's setting."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if threads != before:
+            torch.set_num_threads(before)
 
 
 def _check_frames(name: str, arr, ndim: int) -> np.ndarray:
@@ -82,27 +116,37 @@ def check_model_frame_size(source_frames: np.ndarray, target: np.ndarray, scale:
 
 
 class Retargeter:
-    """A trained MotionMapper in eval mode on one device. Build it with :meth:`load`."""
+    """A trained MotionMapper in eval mode on one device. Build it with :meth:`load`.
 
-    def __init__(self, model, device: str = "cpu", refine: Optional["RefineConfig"] = None, scale: str = "auto"):
+    ``threads``: PyTorch CPU threads used inside :meth:`retarget` (the caller's setting is restored after each call);
+    None picks :func:`auto_threads` once, here: the free cores, 1 on a busy machine.
+    """
+
+    def __init__(self, model, device: str = "cpu", refine: Optional["RefineConfig"] = None, scale: str = "auto",
+                 threads: Optional[int] = None):
         from motionmap.model.refine import RefineConfig
 
         if scale not in SCALE_MODES:
             raise MotionmapError(f"scale={scale!r}: expected one of {', '.join(SCALE_MODES)}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise MotionmapError(f"threads={threads!r}: need an integer >= 1 (or None: automatic)")
         self.model = model.eval().to(device)
         self.device = device
         self.refine = RefineConfig() if refine is None else refine
         self.scale = scale
+        self.threads = auto_threads() if threads is None else threads
 
     @classmethod
     def load(cls, path: Optional[Union[str, "os.PathLike[str]"]] = None, device: str = "cpu",
-             refine: Optional["RefineConfig"] = None, scale: str = "auto") -> "Retargeter":
+             refine: Optional["RefineConfig"] = None, scale: str = "auto",
+             threads: Optional[int] = None) -> "Retargeter":
         """Load a checkpoint written by ``motionmap train`` (``None``: the default model shipped with the package).
 
         ``refine``: test-time flow refinement for ``motion="flow"`` models (:mod:`motionmap.model.refine`); None uses
-        its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (about 3x faster, less accurate).
+        its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (faster, less accurate).
         ``scale``: ``"auto"`` (default) runs pixel art exported k-times upscaled (every art pixel a k x k block) at
         its art size and blows the result up again; ``"native"`` runs every input at its own size (:mod:`motionmap.scale`).
+        ``threads``: CPU threads (None: automatic, see the class).
 
         Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file, and refuses (without
         running it) a checkpoint carrying pickled code; see :func:`motionmap.checkpoint.load_model`.
@@ -120,7 +164,7 @@ class Retargeter:
         model = load_model(path).model
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
-        return cls(model, device, refine, scale)
+        return cls(model, device, refine, scale, threads)
 
     # retarget() itself returns RGBA for targets with a transparent background (motionmap.transfer checks this).
     returns_rgba = True
@@ -153,14 +197,15 @@ class Retargeter:
         _check_same_size(source_frames, target)
         rgba = keep_alpha and has_transparent_background(target)
         colours = palette_for(palette, target, rgba_output=rgba)  # checks the option before the model runs
-        if rgba:
-            # Difference matting (motionmap.alpha): the target over black and over white, one motion for both.
-            over_black, over_white = self._render(source_frames, [over_solid(target, BLACK), over_solid(target, WHITE)],
-                                                  batch_size)
-            hard = colours is not None or is_binary_alpha(target[..., 3])
-            out = matte(over_black, over_white, binary=hard)
-        else:
-            out = self._render(source_frames, [target], batch_size)[0]
+        with torch_threads(self.threads):
+            if rgba:
+                # Difference matting (motionmap.alpha): the target over black and over white, one motion for both.
+                over_black, over_white = self._render(
+                    source_frames, [over_solid(target, BLACK), over_solid(target, WHITE)], batch_size)
+                hard = colours is not None or is_binary_alpha(target[..., 3])
+                out = matte(over_black, over_white, binary=hard)
+            else:
+                out = self._render(source_frames, [target], batch_size)[0]
         return out if colours is None else lock_frames(out, colours)
 
     def _render(self, source_frames: np.ndarray, targets: List[np.ndarray], batch_size: int) -> List[np.ndarray]:
@@ -194,7 +239,7 @@ class Retargeter:
         # whatever T (the allocator keeps freed pass memory for reuse; it levels off).
         step = frames_per_pass(height, width, batch_size)
         outs = [np.empty(source_frames.shape[:3] + (3,), np.uint8) for _ in targets]  # (T, H, W, 3) each
-        with torch.inference_mode():  # the flow refinement steps out of it for its own gradients
+        with torch.inference_mode():
             a0 = _to_float(source_frames[:1]).to(self.device)  # (1, 3, H, W)
             b0s = [_to_float(t[None]).to(self.device) for t in targets]  # (1, 3, H, W) each
             for i in range(0, len(source_frames), step):

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)  # this process is the demo: the setting is ours to make
     config = DemoConfig(
         host=args.host, port=args.port, checkpoint=args.checkpoint, device=args.device,
-        refine_steps=args.refine_steps,
+        refine_steps=args.refine_steps, threads=args.threads,
         max_upload_mb=args.max_upload_mb, max_frames=args.max_frames, quiet=not args.verbose,
         allow_remote=args.allow_remote,
     )

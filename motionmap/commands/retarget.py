@@ -64,9 +64,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_refine_steps(p)
     add_scale(p)
     add_palette(p)
-    p.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="CPU threads for the model (default 1: 64x64 sprites gain little from more, and on a busy "
-                        "machine extra threads slow it down many times; see benchmarks/retarget_speed.py)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads for the model (default: the free cores, at most 4, and 1 on a busy machine, "
+                        "where extra threads slow it down many times; see benchmarks/speed.py)")
     p.add_argument("--fps", type=float, default=None, metavar="N", help="frames per second (default: the source's)")
     p.add_argument("--all", dest="all_animations", action="store_true",
                    help="every animation and facing of an LPC source sheet -> one LPC sheet")
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fps is not None:
         _durations((1,), args.fps)  # validate early
     check_palette(args.palette)
-    if args.threads < 1:
+    if args.threads is not None and args.threads < 1:
         raise MotionmapError(f"--threads {args.threads}: need at least 1")
     device = _resolve_device(args.device)
     if args.example:
@@ -151,14 +151,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_retargeter(args, device: str):
-    import torch
-
     from motionmap.model.refine import refine_config
     from motionmap.retarget import Retargeter
 
-    if device == "cpu":
-        torch.set_num_threads(args.threads)
-    return Retargeter.load(args.checkpoint, device=device, refine=refine_config(args.refine_steps), scale=args.scale)
+    return Retargeter.load(args.checkpoint, device=device, refine=refine_config(args.refine_steps), scale=args.scale,
+                           threads=args.threads)
 
 
 def _tag_name(args: argparse.Namespace) -> str:

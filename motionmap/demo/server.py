@@ -94,6 +94,7 @@ class DemoConfig:
     checkpoint: Optional[Path] = None  # None: the model shipped with the package
     device: str = "cpu"
     refine_steps: Optional[int] = None  # test-time flow refinement (None: the default, 30 steps; 0: off)
+    threads: Optional[int] = None  # CPU threads of the model (None: automatic, motionmap.retarget.auto_threads)
     max_upload_mb: float = 8.0  # an LPC sheet PNG is ~0.1-0.5 MB; 8 MB leaves room for long GIFs
     max_frames: int = 64  # LPC's longest row is 13 frames; 64 keeps one CPU transfer under a few seconds
     # Largest frame side retargeted: the model's limit (motionmap.model.budget: its global correlation grows with the
@@ -1096,7 +1097,7 @@ def make_server(config: DemoConfig, retargeter=None) -> DemoServer:
         from motionmap.retarget import Retargeter
 
         retargeter = Retargeter.load(config.checkpoint, device=config.device,
-                                     refine=refine_config(config.refine_steps))
+                                     refine=refine_config(config.refine_steps), threads=config.threads)
     name = Path(config.checkpoint).name if config.checkpoint is not None else "default model"
     return DemoServer(DemoApp(config, retargeter, checkpoint_name=name))
 

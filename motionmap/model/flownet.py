@@ -13,6 +13,7 @@ Shapes: images ``float [B,3,H,W] in [0,1]`` (H, W multiples of 4); flows are *di
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import List
 
 import torch
@@ -73,6 +74,54 @@ def pixel_descriptor(image: Tensor) -> Tensor:
     return (cols / cols.shape[1] ** 0.5).view(b, -1, h, w)
 
 
+@lru_cache(maxsize=32)
+def _clamped_shift_index(h: int, w: int, radius: int, device: torch.device) -> Tensor:
+    """For every shift ``s`` (row-major over ``[-r, r]^2``) and pixel ``p`` of an ``h x w`` map, the index of the shift
+    ``clamp(p + s) - p`` (the in-frame shift a replicated border reads) -> ``int64 [1,S,h,w]``."""
+    n = 2 * radius + 1
+    d = torch.arange(-radius, radius + 1)
+    ys, xs = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
+    dy, dx = d.repeat_interleave(n).view(-1, 1, 1), d.repeat(n).view(-1, 1, 1)  # (S, 1, 1)
+    sy = (ys + dy).clamp(0, h - 1) - ys  # (S, h, 1)
+    sx = (xs + dx).clamp(0, w - 1) - xs  # (S, 1, w)
+    return ((sy + radius) * n + (sx + radius)).unsqueeze(0).to(device)  # (1, S, h, w)
+
+
+def match_costs_local(src: Tensor, tgt: Tensor, radius: int) -> Tensor:
+    """3x3-neighbourhood mean squared differences between ``tgt`` at each pixel and ``src`` at each shift within
+    ``radius`` -> ``float [B,S,h,w]``, S = (2r+1)^2, shifts row-major (dy outer, dx inner), for ``float [B,3,h,w]``.
+
+    Equals ``|pixel_descriptor(src)(clamp(p + s)) - pixel_descriptor(tgt)(p)|^2`` (descriptors replicated at the
+    border, as the reference formulation pads them) up to float rounding, computed as a 3x3 box sum of per-shift
+    squared pixel differences: 3 channels per shift instead of 27.
+    """
+    b, c, h, w = tgt.shape
+    r, n = radius, 2 * radius + 1
+    src_p = F.pad(src, (r + 1,) * 4, mode="replicate")  # (B, C, h+2r+2, w+2r+2)
+    tgt_p = F.pad(tgt, (1, 1, 1, 1), mode="replicate")  # (B, C, h+2, w+2)
+    sq = torch.empty(b, n * n, h + 2, w + 2, dtype=tgt_p.dtype, device=tgt_p.device)  # per-shift squared differences
+    for i in range(n):
+        for j in range(n):
+            d = (src_p[:, :, i : i + h + 2, j : j + w + 2] - tgt_p).square_()
+            out = sq[:, i * n + j]
+            torch.sum(d, dim=1, out=out) if c != 3 else torch.add(d[:, 0], d[:, 1], out=out).add_(d[:, 2])
+    rows = sq[..., :-2] + sq[..., 1:-1]  # 3x3 box sum, separable
+    rows += sq[..., 2:]
+    cost = rows[..., :-2, :] + rows[..., 1:-1, :]
+    cost += rows[..., 2:, :]
+    cost *= 1.0 / (9 * c)  # (B, S, h, w): mean over the 9 pixels and C channels
+    # Shifts that leave the frame read the replicated border: the cost of the in-frame shift they clamp to. Only
+    # pixels within r of the border have such shifts.
+    index = _clamped_shift_index(h, w, r, tgt.device)
+    if h <= 2 * r or w <= 2 * r:
+        return cost.gather(1, index.expand(b, -1, -1, -1))
+    for ys, xs in ((slice(0, r), slice(None)), (slice(h - r, h), slice(None)),
+                   (slice(r, h - r), slice(0, r)), (slice(r, h - r), slice(w - r, w))):
+        part = index[:, :, ys, xs]
+        cost[:, :, ys, xs] = cost[:, :, ys, xs].gather(1, part.expand(b, -1, -1, -1))
+    return cost
+
+
 @torch.no_grad()
 def match_step(img_src: Tensor, img_tgt: Tensor, flow: Tensor, radius: int, temperature: float,
                sigma: float) -> Tensor:
@@ -80,26 +129,20 @@ def match_step(img_src: Tensor, img_tgt: Tensor, flow: Tensor, radius: int, temp
 
     img_src, img_tgt ``float [B,3,h,w] in [0,1]`` (already at the flow's resolution), flow ``[B,2,h,w]`` (pixels) ->
     correction ``[B,2,h,w]`` (pixels, no gradient). Costs are 3x3-neighbourhood mean squared differences against the
-    source warped by ``flow`` and shifted; the prior ``|flow + shift|^2 / (2 sigma^2)`` makes ties (flat or black
-    regions) resolve toward no motion, so uniform areas stay put.
+    source warped by ``flow`` and shifted (:func:`match_costs_local`); the prior ``|flow + shift|^2 / (2 sigma^2)``
+    makes ties (flat or black regions) resolve toward no motion, so uniform areas stay put. The prior's ``|flow|^2``
+    is the same for every shift, so it is left out of the softmax (which it does not change).
     """
-    h, w = flow.shape[-2:]
-    d_tgt = pixel_descriptor(img_tgt.float())
-    d_src = pixel_descriptor(warp_flow(img_src, flow))
     r = radius
-    padded = F.pad(d_src, (r, r, r, r), mode="replicate")
-    shifts, costs = [], []
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
-            cand = padded[:, :, r + dy : r + dy + h, r + dx : r + dx + w]
-            costs.append((cand - d_tgt).pow(2).sum(1))
-            shifts.append((dx, dy))
-    cost = torch.stack(costs, dim=1)  # (B, S, h, w)
-    sh = flow.new_tensor(shifts).view(1, -1, 2, 1, 1)  # (1, S, 2, 1, 1)
-    total = flow.unsqueeze(1) + sh  # (B, S, 2, h, w)
-    prior = total.pow(2).sum(2) / (2 * sigma**2)
-    prob = (-cost / temperature - prior).softmax(dim=1)  # (B, S, h, w)
-    return (prob.unsqueeze(2) * sh).sum(1)
+    d = flow.new_tensor(list(range(-r, r + 1))).float()
+    n = 2 * r + 1
+    sx, sy = d.repeat(n).view(1, -1, 1, 1), d.repeat_interleave(n).view(1, -1, 1, 1)  # (1, S, 1, 1)
+    cost = match_costs_local(warp_flow(img_src, flow), img_tgt.float(), r)  # (B, S, h, w)
+    flow = flow.float()
+    # |flow + s|^2 - |flow|^2 = 2 flow.s + |s|^2
+    prior = (2 * (flow[:, :1] * sx + flow[:, 1:] * sy) + (sx * sx + sy * sy)) * (1.0 / (2 * sigma**2))
+    prob = (cost * (-1.0 / temperature) - prior).softmax(dim=1)  # (B, S, h, w)
+    return torch.cat([(prob * sx).sum(1, keepdim=True), (prob * sy).sum(1, keepdim=True)], dim=1)
 
 
 class Refine(nn.Module):

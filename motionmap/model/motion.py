@@ -8,7 +8,8 @@ location of the frame being predicted (target, x') to where it is sampled in the
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from functools import lru_cache
+from typing import NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -71,11 +72,12 @@ class Matches(NamedTuple):
 
     src_coords: ``float [B,N,2]`` normalised (x, y) in the source frame for each of the N = h*w target cells
     (may lie up to ``pad`` cells outside [-1, 1]: sampling there repeats the border).
-    confidence: ``float [B,N] in [0,1]``: the peak probability of each target cell's match distribution.
+    confidence: ``float [B,N] in [0,1]``: the peak probability of each target cell's match distribution (None when
+    not asked for, :func:`soft_matches`).
     """
 
     src_coords: Tensor
-    confidence: Tensor
+    confidence: Optional[Tensor]
 
 
 def match_costs(desc_src: Tensor, desc_tgt: Tensor, pad: int = 3) -> Tensor:
@@ -106,6 +108,39 @@ def correlation_matches(cost: Tensor, h: int, w: int, temperature: float, sigma_
     dist2 = torch.cdist(grid_tgt * scale, grid_src * scale).pow(2)  # (N, M)
     prob = (-cost / temperature - dist2 / (2 * sigma_cells**2)).softmax(dim=-1)  # (B, N, M)
     return Matches(prob @ grid_src, prob.amax(dim=-1))
+
+
+def soft_matches(desc_src: Tensor, desc_tgt: Tensor, temperature: float, sigma_cells: float, pad: int = 3,
+                 fixed: Optional[Tuple[Tensor, Tensor]] = None, confidence: bool = True) -> Matches:
+    """:func:`correlation_matches` of :func:`match_costs` in fused passes (the same matches up to float rounding).
+
+    desc_src, desc_tgt ``float [B,D,h,w]``; ``fixed``: a second pair of descriptors ``[B,D',h,w]`` whose costs add to
+    these (the fixed patch descriptor; no gradient is taken through it) -> :class:`Matches`. The softmax over source
+    cells does not change when a term that depends only on the target cell is dropped, so ``|t|^2`` leaves the cost
+    and each pair's part of the logits is one ``baddbmm``: ``(2 t.s - |s|^2) / temperature``, plus the locality prior.
+    (The clamp at 0 of :func:`match_costs` only removed rounding below zero.) ``confidence=False`` skips the peak
+    probabilities (``Matches.confidence`` is then None).
+    """
+    b, d, h, w = desc_tgt.shape
+    grid_src, logits = _match_prior(h, w, pad, float(sigma_cells), desc_tgt.device, desc_tgt.dtype)  # (M,2), (N,M)
+    for src, tgt in ([fixed] if fixed is not None else []) + [(desc_src, desc_tgt)]:
+        src = F.pad(src, (pad, pad, pad, pad), mode="replicate").flatten(2)  # (B, D, M)
+        logits = torch.baddbmm(logits - src.pow(2).sum(1, keepdim=True) * (1.0 / temperature),
+                               tgt.flatten(2).transpose(1, 2), src, alpha=2.0 / temperature)  # (B, N, M)
+    prob = logits.softmax(dim=-1)
+    return Matches(prob @ grid_src, prob.amax(dim=-1) if confidence else None)
+
+
+@lru_cache(maxsize=16)
+def _match_prior(h: int, w: int, pad: int, sigma_cells: float, device, dtype) -> Tuple[Tensor, Tensor]:
+    """The padded source's cell centres ``[M,2]`` and the Gaussian prior's logits ``-dist^2 / (2 sigma^2)`` ``[N,M]``
+    of :func:`correlation_matches`."""
+    grid_tgt = base_grid(h, w, device, dtype).view(-1, 2)  # (N, 2)
+    grid_src = base_grid(h + 2 * pad, w + 2 * pad, device, dtype)
+    grid_src = (grid_src * grid_src.new_tensor([(w + 2 * pad) / w, (h + 2 * pad) / h])).view(-1, 2)  # (M, 2)
+    scale = grid_tgt.new_tensor([w / 2.0, h / 2.0])
+    dist2 = torch.cdist(grid_tgt * scale, grid_src * scale).pow(2)  # (N, M)
+    return grid_src, dist2 * (-1.0 / (2 * sigma_cells**2))
 
 
 def fit_part_affines(tgt_coords: Tensor, src_coords: Tensor, weights: Tensor, ridge: float) -> Tensor:

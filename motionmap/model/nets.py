@@ -102,15 +102,14 @@ class PartsTau(nn.Module):
         # Learned part: unit features scaled so their squared distance is in [0, 1], like the patch part's.
         desc_src = F.normalize(self.proj(feat_src), dim=1, eps=1e-3) * 0.5
         desc_tgt = F.normalize(self.proj(feat_tgt), dim=1, eps=1e-3) * 0.5
-        cost = motion.match_costs(desc_src, desc_tgt, PAD)  # (B, N, M)
+        fixed = None
         if cfg.patch_descriptor:
             # Fixed descriptor keeps the correlation peaked even when learned features flatten (docs/RESEARCH.md).
             # No gradient flows into it, so it is computed without autograd (half the step's cost otherwise).
             with torch.no_grad():
-                patch_cost = motion.match_costs(motion.patch_descriptor(img_src, CELL),
-                                                motion.patch_descriptor(img_tgt, CELL), PAD)
-            cost = cost + patch_cost
-        matches = motion.correlation_matches(cost, h, w, cfg.temperature, cfg.match_sigma, PAD)
+                fixed = (motion.patch_descriptor(img_src, CELL), motion.patch_descriptor(img_tgt, CELL))
+        matches = motion.soft_matches(desc_src, desc_tgt, cfg.temperature, cfg.match_sigma, PAD, fixed=fixed,
+                                      confidence=cfg.motion == "parts")
         if cfg.motion != "parts":  # "dense", and the coarse level of "flow"
             # The matches themselves as a coarse flow field (no part model): sharper on small motions.
             grid = matches.src_coords.view(b, h, w, 2)

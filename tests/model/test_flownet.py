@@ -69,6 +69,32 @@ class TestMatchStep:
         src = torch.rand(1, 3, 8, 8, requires_grad=True)
         assert not match_step(src, src, torch.zeros(1, 2, 8, 8), 1, 0.01, 2.0).requires_grad
 
+    @pytest.mark.parametrize("b,h,w,radius", [(2, 16, 16, 2), (1, 12, 20, 1), (2, 4, 6, 2)])
+    def test_equals_the_27_channel_descriptor_formulation(self, b, h, w, radius):
+        """The box-sum costs are the 3x3-neighbourhood descriptor distances, borders included (the shipped
+        checkpoint was trained with the descriptor form)."""
+        from motionmap.model.flownet import pixel_descriptor
+
+        g = torch.Generator().manual_seed(h + radius)
+        src = torch.rand(b, 3, h, w, generator=g)
+        tgt = 0.6 * src.roll(1, dims=-1) + 0.4 * torch.rand(b, 3, h, w, generator=g)
+        flow = torch.randn(b, 2, h, w, generator=g)
+        temperature, sigma = 0.003, 2.0
+        d_tgt, d_src = pixel_descriptor(tgt), pixel_descriptor(warp_flow(src, flow))
+        padded = torch.nn.functional.pad(d_src, (radius,) * 4, mode="replicate")
+        costs, shifts = [], []
+        for dy in range(-radius, radius + 1):
+            for dx in range(-radius, radius + 1):
+                cand = padded[:, :, radius + dy : radius + dy + h, radius + dx : radius + dx + w]
+                costs.append((cand - d_tgt).pow(2).sum(1))
+                shifts.append((dx, dy))
+        sh = torch.tensor(shifts, dtype=torch.float32).view(1, -1, 2, 1, 1)
+        prior = (flow.unsqueeze(1) + sh).pow(2).sum(2) / (2 * sigma**2)
+        prob = (-torch.stack(costs, 1) / temperature - prior).softmax(1)
+        expect = (prob.unsqueeze(2) * sh).sum(1)
+        got = match_step(src, tgt, flow, radius, temperature, sigma)
+        torch.testing.assert_close(got, expect, atol=2e-4, rtol=0)
+
 
 class TestRefineAndTau:
     def test_refine_starts_as_identity_and_gets_gradients(self):

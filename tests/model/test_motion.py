@@ -86,6 +86,19 @@ class TestCorrelation:
         assert src[0].item() == pytest.approx((2 * 2 + 1) / 8 - 1, abs=0.05)
 
 
+    @pytest.mark.parametrize("fixed", [False, True])
+    def test_fused_soft_matches_equal_costs_then_matches(self, fixed):
+        g = torch.Generator().manual_seed(1)
+        src, tgt = torch.randn(2, 16, 8, 8, generator=g) * 0.2, torch.randn(2, 16, 8, 8, generator=g) * 0.2
+        psrc, ptgt = torch.rand(2, 12, 8, 8, generator=g) * 0.2, torch.rand(2, 12, 8, 8, generator=g) * 0.2
+        cost = motion.match_costs(src, tgt, 3) + (motion.match_costs(psrc, ptgt, 3) if fixed else 0)
+        expect = motion.correlation_matches(cost, 8, 8, 0.01, 2.0, 3)
+        got = motion.soft_matches(src, tgt, 0.01, 2.0, 3, fixed=(psrc, ptgt) if fixed else None)
+        torch.testing.assert_close(got.src_coords, expect.src_coords, atol=1e-4, rtol=0)
+        torch.testing.assert_close(got.confidence, expect.confidence, atol=1e-4, rtol=0)
+        assert motion.soft_matches(src, tgt, 0.01, 2.0, 3, confidence=False).confidence is None
+
+
 class TestFitPartAffines:
     def test_recovers_known_affine(self):
         pts = motion.base_grid(8, 8).view(-1, 2)

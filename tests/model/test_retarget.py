@@ -107,3 +107,26 @@ def test_bad_batch_size_names_the_argument(ckpt, batch_size):
     with pytest.raises(MotionmapError, match=r"batch_size=.*must be an integer >= 1") as e:
         Retargeter.load(ckpt).retarget(sprites(2), sprites(1, seed=1)[0], batch_size=batch_size)
     assert "\n" not in str(e.value)
+
+
+def test_threads_apply_inside_retarget_only(ckpt, monkeypatch):
+    """Retargeter runs with its own thread count and gives the caller's setting back; a busy machine gets 1."""
+    import motionmap.retarget as retarget_module
+
+    seen = []
+    r = Retargeter.load(ckpt, threads=1)
+    encoder = r.model.f.forward
+    monkeypatch.setattr(r.model.f, "forward", lambda x: seen.append(torch.get_num_threads()) or encoder(x))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        r.retarget(sprites(2), sprites(1, c=3)[0])
+        assert seen and set(seen) == {1} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.setattr(retarget_module.os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    assert retarget_module.auto_threads() == 1 and Retargeter.load(ckpt).threads == 1
+    monkeypatch.setattr(retarget_module.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert 1 <= retarget_module.auto_threads() <= retarget_module.MAX_AUTO_THREADS
+    with pytest.raises(MotionmapError, match="threads=0"):
+        Retargeter.load(ckpt, threads=0)
