@@ -1,16 +1,28 @@
-"""Training and retargeting speed of each shipped config (a script, not a test).
+"""Speed of motionmap next to the OpenCV DIS flow warp it beats, in one run, as ratios (a script, not a test).
 
-    python benchmarks/speed.py                       # all configs, CPU (and CUDA when present)
-    python benchmarks/speed.py --configs lpc paper --steps 30 --device cpu
+    python benchmarks/speed.py                          # CPU: retarget, --all sheet, training of the flow config
+    python benchmarks/speed.py --only retarget sheet    # a subset
+    python benchmarks/speed.py --device cuda            # on a GPU: bf16, channels_last, data on the device
+    python benchmarks/speed.py --configs flow lpc paper --only train
 
-Training: frame pairs/s over ``--steps`` timed steps after ``--warmup`` steps, through the real
-``FramePairDataModule`` (workers, batched compositing in ``on_after_batch_transfer``) and a real ``Trainer``
-(optimizer, logging hooks) — everything a ``motionmap train fit`` step costs except validation and checkpoint writes.
-Data: a small synthetic set built once under ``--data`` (the configs' own model, batch size and workers are used; the
-data folder is swapped so LPC configs run without an LPC build). On CUDA: bf16-mixed, channels_last, frames resident
-on the GPU (``frames_on_device``), batch ``--cuda-batch``.
-Retargeting: frames/s of ``Retargeter.retarget`` for one frame per call (batch 1) and a 64-frame animation per call.
-Each (config, device) runs in its own process so peak memory (RSS on CPU, ``max_memory_allocated`` on CUDA) is its own.
+Sections (each in its own process, so each peak memory is its own: RSS on CPU, ``max_memory_allocated`` on CUDA):
+
+- ``retarget``: ``Retargeter.retarget`` with the shipped model and its default refinement (and with
+  ``--refine-steps 0``) against ``FlowWarpBaseline`` (OpenCV DIS, the benchmark's flow warp) on the same 64x64 LPC
+  rows (every animation of one facing: 5 rows, 45 frames), one row per call as a script calls it. The methods run
+  interleaved, ``--repeats`` times; the median of each is reported as frames/s and as a ratio to the warp.
+- ``sheet``: ``retarget --all``: :func:`motionmap.transfer.retarget_lpc_sheet` of a whole LPC sheet (21 rows, onto
+  transparent targets as the command does) against the warp over the same rows (one pass per row).
+- ``train``: frame pairs/s of ``motionmap train fit`` steps of each ``--configs`` (default: the shipped ``flow``),
+  through the real ``FramePairDataModule`` and ``Trainer`` (everything but validation and checkpoint writes), on a
+  small synthetic set built once under ``--data``; ratio to the 150 pairs/s target on CPU.
+
+Threads: the model uses ``Retargeter``'s automatic count (the free cores; 1 on a busy machine) unless ``--threads``
+is given; training uses ``--threads`` or torch's default; OpenCV its own default. The table prints what each used
+and the 1-minute load average before each section: numbers from a shared machine vary with its load; compare the
+ratios, which are measured in the same process on the same frames.
+LPC frames come from the LPC layers when found (``$MOTIONMAP_LPC_LAYERS`` or ``../shared/data/lpc``), else synthetic
+sprites (the same cost).
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +39,142 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = ("synth", "lpc", "flow", "paper", "smoke")
+CONFIGS = ("flow", "lpc", "synth", "paper", "smoke")
+SECTIONS = ("retarget", "sheet", "train")
+TRAIN_TARGET = 150.0  # pairs/s on 2 CPU cores (issue 16)
+
+
+def peak_mib(device: str) -> float:
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+# ------------------------------------------------------------------------------------------------------- frames
+
+
+def lpc_sheets():
+    """Two composed LPC sheets ``uint8 [1344,832,4]`` (source A, target B) and where they came from."""
+    import numpy as np
+
+    from motionmap.eval.testsets import default_layers_dir
+
+    layers = Path(os.environ.get("MOTIONMAP_LPC_LAYERS") or default_layers_dir())
+    if (layers / "body").is_dir():
+        from motionmap.lpc import LpcLayers, compose_character, sample_recipes
+
+        lib = LpcLayers(layers)
+        a, b = sample_recipes(lib, 2, seed=0, held_out="allow")
+        return compose_character(lib, a), compose_character(lib, b), "LPC"
+    from motionmap.layout import LPC_LAYOUT
+
+    rng = np.random.default_rng(0)
+    sheets = []
+    for _ in range(2):  # random sprites on a transparent background in every used cell (the cost is the same)
+        sheet = np.zeros((LPC_LAYOUT.size[1], LPC_LAYOUT.size[0], 4), np.uint8)
+        for i, spec in enumerate(LPC_LAYOUT.rows):
+            cells = rng.integers(0, 256, (64, 64 * spec.frames, 4), dtype=np.uint8)
+            cells[16:48, :, 3] = 255
+            cells[:16, :, 3] = cells[48:, :, 3] = 0
+            sheet[i * 64 : (i + 1) * 64, : 64 * spec.frames] = cells
+        sheets.append(sheet)
+    return sheets[0], sheets[1], "synthetic (no LPC layers found)"
+
+
+def facing_rows(sheet, facing: str = "left"):
+    """Every animation of one facing as ``uint8 [T,64,64,4]`` rows."""
+    from motionmap.layout import LPC_LAYOUT
+
+    rows = []
+    for i, spec in enumerate(LPC_LAYOUT.rows):
+        if spec.facing == facing:
+            row = sheet[i * 64 : (i + 1) * 64, : 64 * spec.frames]
+            rows.append(row.reshape(64, spec.frames, 64, 4).transpose(1, 0, 2, 3).copy())
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------------ sections
+
+
+def interleaved(methods: dict, repeats: int, device: str) -> dict:
+    """Median seconds of each method over ``repeats`` rounds, the methods taking turns within a round."""
+    for fn in methods.values():  # warm-up
+        fn()
+    times = {name: [] for name in methods}
+    for _ in range(repeats):
+        for name, fn in methods.items():
+            sync(device)
+            t = time.perf_counter()
+            fn()
+            sync(device)
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def section_retarget(args) -> dict:
+    import cv2
+    import numpy as np
+    import torch
+
+    from motionmap.eval.baselines import FlowWarpBaseline
+    from motionmap.model.refine import RefineConfig
+    from motionmap.retarget import Retargeter
+
+    src_sheet, tgt_sheet, what = lpc_sheets()
+    sources = facing_rows(src_sheet)
+    targets = [np.ascontiguousarray(row[0, ..., :3] * (row[0, ..., 3:] > 0)) for row in facing_rows(tgt_sheet)]
+    frames = sum(len(s) for s in sources)
+    model = Retargeter.load(args.checkpoint, device=args.device, threads=args.threads)
+    model_r0 = Retargeter(model.model, args.device, RefineConfig(steps=0), threads=model.threads)
+    dis = FlowWarpBaseline()
+
+    def run(r):
+        return lambda: [r.retarget(s, t) for s, t in zip(sources, targets)]
+
+    secs = interleaved({"model": run(model), "model_r0": run(model_r0), "dis": run(dis)}, args.repeats, args.device)
+    return {"section": "retarget", "what": f"{len(sources)} {what} rows, {frames} frames of 64x64, one row per call",
+            "fps": {k: frames / v for k, v in secs.items()}, "ratio": secs["dis"] / secs["model"],
+            "ratio_r0": secs["dis"] / secs["model_r0"], "threads": model.threads, "cv2_threads": cv2.getNumThreads(),
+            "torch_default_threads": torch.get_num_threads(), "peak_mib": peak_mib(args.device)}
+
+
+def section_sheet(args) -> dict:
+    import cv2
+    import numpy as np
+
+    from motionmap.eval.baselines import FlowWarpBaseline
+    from motionmap.layout import FACINGS, LPC_LAYOUT
+    from motionmap.retarget import Retargeter
+    from motionmap.transfer import retarget_lpc_sheet
+
+    src_sheet, tgt_sheet, what = lpc_sheets()
+    walk = {f: LPC_LAYOUT.row_index("walk", f) for f in FACINGS}
+    targets = {f: np.ascontiguousarray(tgt_sheet[walk[f] * 64 : walk[f] * 64 + 64, :64]) for f in FACINGS}
+    model = Retargeter.load(args.checkpoint, device=args.device, threads=args.threads)
+    dis = FlowWarpBaseline()
+    rows = []  # the warp's work: each row with its facing's walk frame as the reference, one pass, RGB
+    for i, spec in enumerate(LPC_LAYOUT.rows):
+        facing = spec.facing or "down"
+        cells = src_sheet[i * 64 : (i + 1) * 64, : 64 * spec.frames].reshape(64, spec.frames, 64, 4).transpose(1, 0, 2, 3)
+        ref = src_sheet[walk[facing] * 64 : walk[facing] * 64 + 64, :64]
+        rows.append((np.concatenate([ref[None], cells]), targets[facing][..., :3]))
+    frames = sum(len(r[0]) - 1 for r in rows)
+    secs = interleaved({
+        "model": lambda: retarget_lpc_sheet(model, src_sheet, targets, progress=False),
+        "dis": lambda: [dis.retarget(s, t) for s, t in rows],
+    }, max(1, args.repeats // 2), args.device)
+    return {"section": "sheet", "what": f"retarget --all of a {what} sheet: {len(rows)} rows, {frames} frames",
+            "seconds": secs, "ratio": secs["model"] / secs["dis"], "threads": model.threads,
+            "cv2_threads": cv2.getNumThreads(), "peak_mib": peak_mib(args.device)}
 
 
 def load_config(name: str) -> dict:
@@ -36,22 +184,21 @@ def load_config(name: str) -> dict:
     return effective_config(str(REPO / "train" / "configs" / f"{name}.yaml"))
 
 
-def measure(name: str, device: str, data_dir: str, steps: int, warmup: int, cuda_batch: int) -> dict:
-    import numpy as np
+def section_train(args, name: str) -> dict:
     import pytorch_lightning as pl
     import torch
 
     from motionmap.datasets.datamodule import FramePairDataModule
     from motionmap.model.module import MotionMapper, count_parameters
-    from motionmap.retarget import Retargeter
 
     cfg = load_config(name)
     model_cfg = cfg.get("model", {})
     data_cfg = dict(cfg.get("data", {}))
-    cuda = device == "cuda"
-    batch = cuda_batch if cuda else int(data_cfg.get("batch_size", 64))
+    cuda = args.device == "cuda"
+    batch = args.cuda_batch if cuda else int(data_cfg.get("batch_size", 64))
+    steps, warmup = args.steps, args.warmup
     dm = FramePairDataModule(
-        data_dir=data_dir, batch_size=batch, num_workers=int(data_cfg.get("num_workers", 2)), seed=0,
+        data_dir=args.data, batch_size=batch, num_workers=int(data_cfg.get("num_workers", 2)), seed=0,
         backgrounds=data_cfg.get("backgrounds", "mixed"), pairs_per_epoch=batch * (steps + warmup + 2), val_pairs=0,
         frames_on_device=cuda,
     )
@@ -66,96 +213,121 @@ def measure(name: str, device: str, data_dir: str, steps: int, warmup: int, cuda
 
         def on_train_batch_start(self, trainer, pl_module, batch_, batch_idx):
             if trainer.global_step == warmup:
-                if cuda:
-                    torch.cuda.synchronize()
+                sync(args.device)
                 Timer.t0 = time.perf_counter()
 
         def on_train_end(self, trainer, pl_module):
-            if cuda:
-                torch.cuda.synchronize()
+            sync(args.device)
             Timer.t1 = time.perf_counter()
 
     trainer = pl.Trainer(
         accelerator="cuda" if cuda else "cpu", devices=1, precision="bf16-mixed" if cuda else "32-true",
         max_steps=warmup + steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, limit_val_batches=0, callbacks=[Timer()],
+        gradient_clip_val=cfg.get("trainer", {}).get("gradient_clip_val"),
     )
     trainer.fit(model, datamodule=dm)
-    train_pps = steps * batch / (Timer.t1 - Timer.t0)
+    pps = steps * batch / (Timer.t1 - Timer.t0)
+    return {"section": "train", "config": name, "params": count_parameters(model), "batch": batch,
+            "pairs_s": pps, "ratio": pps / TRAIN_TARGET, "threads": torch.get_num_threads(),
+            "peak_mib": peak_mib(args.device)}
 
-    # Retargeting with the same network (weights do not change speed).
-    r = Retargeter(model.float().to(memory_format=torch.contiguous_format), device)
-    frames = np.asarray(dm.dataset.frames()[0, :64])  # uint8 [64, H, W, 4]
-    target = frames[0]
-    r.retarget(frames[:8], target)  # warm-up
-    n1 = 32
-    t = time.perf_counter()
-    for i in range(n1):
-        r.retarget(frames[i : i + 1], target)
-    if cuda:
-        torch.cuda.synchronize()
-    fps1 = n1 / (time.perf_counter() - t)
-    reps = 5
-    t = time.perf_counter()
-    for _ in range(reps):
-        r.retarget(frames, target, batch_size=64)
-    if cuda:
-        torch.cuda.synchronize()
-    fps64 = reps * len(frames) / (time.perf_counter() - t)
-    peak = (torch.cuda.max_memory_allocated() / 2**20) if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {
-        "config": name, "device": device, "params": count_parameters(model), "batch": batch,
-        "train_pairs_s": train_pps, "retarget_fps_b1": fps1, "retarget_fps_b64": fps64, "peak_mib": peak,
-        "threads": torch.get_num_threads(),
-    }
+
+# ---------------------------------------------------------------------------------------------------------- main
+
+
+def child(args) -> dict:
+    import torch
+
+    if args.threads and args.section == "train":
+        torch.set_num_threads(args.threads)
+    if args.section == "retarget":
+        return section_retarget(args)
+    if args.section == "sheet":
+        return section_sheet(args)
+    return section_train(args, args.configs[0])
+
+
+def print_table(rows: list, device: str) -> None:
+    print(f"\n| what | {device} | frames/s or pairs/s | vs DIS flow warp (or target) | peak MiB | threads | load |")
+    print("|---|---|---:|---:|---:|---|---:|")
+    for r in rows:
+        load = f"{r['load']:.1f}"
+        if r["section"] == "retarget":
+            fps = r["fps"]
+            th = f"model {r['threads']}, cv2 {r['cv2_threads']}"
+            print(f"| retarget, default refinement ({r['what']}) | model | {fps['model']:.0f} | "
+                  f"**{r['ratio']:.2f}x** the warp's speed | {r['peak_mib']:.0f} | {th} | {load} |")
+            print(f"| retarget, --refine-steps 0 | model | {fps['model_r0']:.0f} | {r['ratio_r0']:.2f}x | | | |")
+            print(f"| the same rows | DIS flow warp | {fps['dis']:.0f} | 1 | | | |")
+        elif r["section"] == "sheet":
+            s = r["seconds"]
+            th = f"model {r['threads']}, cv2 {r['cv2_threads']}"
+            print(f"| {r['what']} | model {s['model']:.2f} s, warp {s['dis']:.2f} s | | **{r['ratio']:.2f}x** the "
+                  f"warp's time (target < 2x) | {r['peak_mib']:.0f} | {th} | {load} |")
+        else:
+            target = f"{r['ratio']:.2f}x the {TRAIN_TARGET:.0f} target" if device == "cpu" else ""
+            print(f"| train `{r['config']}` ({r['params'] / 1e3:.0f}k params, batch {r['batch']}) | | "
+                  f"{r['pairs_s']:.0f} pairs/s | {target} | {r['peak_mib']:.0f} | {r['threads']} | {load} |")
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--configs", nargs="+", default=list(CONFIGS[:3]), choices=CONFIGS)
-    p.add_argument("--device", choices=("cpu", "cuda", "all"), default="all")
+    p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
+    p.add_argument("--configs", nargs="+", default=["flow"], choices=CONFIGS, help="training configs (train)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--checkpoint", default=None, help="model for retarget/sheet (default: the shipped one)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: Retargeter's automatic count; torch's default for training)")
+    p.add_argument("--repeats", type=int, default=5, help="interleaved rounds of retarget/sheet timing")
     p.add_argument("--steps", type=int, default=40, help="timed training steps (after warm-up)")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--cuda-batch", type=int, default=1024)
     p.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "motionmap_bench_synth"),
-                   help="synthetic dataset folder (built on first use)")
-    p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # child mode: one config, one device
+                   help="synthetic dataset folder for training (built on first use)")
+    p.add_argument("--json", action="store_true", help="also print one JSON line per section")
+    p.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)  # child mode: one section
     args = p.parse_args(argv)
-    if args.one:
-        print("RESULT " + json.dumps(measure(args.configs[0], args.device, args.data, args.steps, args.warmup,
-                                             args.cuda_batch)))
+    if args.section:
+        print("RESULT " + json.dumps(child(args)))
         return 0
 
-    if not (Path(args.data) / "manifest.json").exists():
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            print("motionmap speed: error: --device cuda: no CUDA device here", file=sys.stderr)
+            return 2
+    if "train" in args.only and not (Path(args.data) / "manifest.json").exists():
         from motionmap.datasets.build import build_synth_dataset
         from motionmap.datasets.dataset import SpriteDataset
 
         build_synth_dataset(args.data, characters=32, seed=0, progress=False)
         SpriteDataset(args.data).build_frame_cache()
-    import torch
-
-    devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
-    if "cuda" in devices and not torch.cuda.is_available():
-        devices.remove("cuda")
-        print("(no CUDA device here: CPU only)")
+    jobs = [(s, None) for s in args.only if s != "train"]
+    jobs += [("train", c) for c in args.configs] if "train" in args.only else []
     rows = []
-    for device in devices:
-        for name in args.configs:
-            cmd = [sys.executable, __file__, "--one", "--configs", name, "--device", device, "--steps", str(args.steps),
-                   "--warmup", str(args.warmup), "--cuda-batch", str(args.cuda_batch), "--data", args.data]
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
-            if out.returncode or not line:
-                print(f"{name}/{device}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
-                continue
-            rows.append(json.loads(line[0][len("RESULT "):]))
-    head = "| config | device | params | batch | train pairs/s | retarget fps (batch 1) | retarget fps (batch 64) | peak MiB |"
-    print(head)
-    print("|---" * 8 + "|")
-    for r in rows:
-        print(f"| {r['config']} | {r['device']} ({r['threads']} threads) | {r['params'] / 1e3:.0f}k | {r['batch']} | "
-              f"{r['train_pairs_s']:.0f} | {r['retarget_fps_b1']:.0f} | {r['retarget_fps_b64']:.0f} | {r['peak_mib']:.0f} |")
-    return 0
+    for section, config in jobs:
+        cmd = [sys.executable, __file__, "--section", section, "--device", args.device, "--repeats", str(args.repeats),
+               "--steps", str(args.steps), "--warmup", str(args.warmup), "--cuda-batch", str(args.cuda_batch),
+               "--data", args.data, "--configs", config or args.configs[0]]
+        cmd += ["--checkpoint", args.checkpoint] if args.checkpoint else []
+        cmd += ["--threads", str(args.threads)] if args.threads else []
+        load = os.getloadavg()[0]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+        if out.returncode or not line:
+            print(f"{section} {config or ''}: failed\n{out.stderr[-3000:]}", file=sys.stderr)
+            continue
+        row = json.loads(line[0][len("RESULT "):])
+        row["load"] = load
+        rows.append(row)
+        if args.json:
+            print(json.dumps(row))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"# {cores} CPU cores; load = 1-minute load average before the section")
+    print_table(rows, args.device)
+    return 0 if len(rows) == len(jobs) else 1
 
 
 if __name__ == "__main__":

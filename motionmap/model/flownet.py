@@ -99,12 +99,11 @@ def match_costs_local(src: Tensor, tgt: Tensor, radius: int) -> Tensor:
     r, n = radius, 2 * radius + 1
     src_p = F.pad(src, (r + 1,) * 4, mode="replicate")  # (B, C, h+2r+2, w+2r+2)
     tgt_p = F.pad(tgt, (1, 1, 1, 1), mode="replicate")  # (B, C, h+2, w+2)
-    sq = torch.empty(b, n * n, h + 2, w + 2, dtype=tgt_p.dtype, device=tgt_p.device)  # per-shift squared differences
+    diff = torch.empty(b, n * n, c, h + 2, w + 2, dtype=tgt_p.dtype, device=tgt_p.device)  # per shift
     for i in range(n):
         for j in range(n):
-            d = (src_p[:, :, i : i + h + 2, j : j + w + 2] - tgt_p).square_()
-            out = sq[:, i * n + j]
-            torch.sum(d, dim=1, out=out) if c != 3 else torch.add(d[:, 0], d[:, 1], out=out).add_(d[:, 2])
+            torch.sub(src_p[:, :, i : i + h + 2, j : j + w + 2], tgt_p, out=diff[:, i * n + j])
+    sq = diff.square_().sum(2)  # (B, S, h+2, w+2): squared differences summed over channels
     rows = sq[..., :-2] + sq[..., 1:-1]  # 3x3 box sum, separable
     rows += sq[..., 2:]
     cost = rows[..., :-2, :] + rows[..., 1:-1, :]
@@ -133,16 +132,23 @@ def match_step(img_src: Tensor, img_tgt: Tensor, flow: Tensor, radius: int, temp
     makes ties (flat or black regions) resolve toward no motion, so uniform areas stay put. The prior's ``|flow|^2``
     is the same for every shift, so it is left out of the softmax (which it does not change).
     """
-    r = radius
-    d = flow.new_tensor(list(range(-r, r + 1))).float()
-    n = 2 * r + 1
-    sx, sy = d.repeat(n).view(1, -1, 1, 1), d.repeat_interleave(n).view(1, -1, 1, 1)  # (1, S, 1, 1)
-    cost = match_costs_local(warp_flow(img_src, flow), img_tgt.float(), r)  # (B, S, h, w)
-    flow = flow.float()
-    # |flow + s|^2 - |flow|^2 = 2 flow.s + |s|^2
-    prior = (2 * (flow[:, :1] * sx + flow[:, 1:] * sy) + (sx * sx + sy * sy)) * (1.0 / (2 * sigma**2))
-    prob = (cost * (-1.0 / temperature) - prior).softmax(dim=1)  # (B, S, h, w)
-    return torch.cat([(prob * sx).sum(1, keepdim=True), (prob * sy).sum(1, keepdim=True)], dim=1)
+    b, _, h, w = flow.shape
+    n = 2 * radius + 1
+    shifts = _shifts(radius, flow.device)  # (S, 2): (dx, dy)
+    cost = match_costs_local(warp_flow(img_src, flow), img_tgt.float(), radius)  # (B, S, h, w)
+    # logits = -cost / temperature - (2 flow.s + |s|^2) / (2 sigma^2): one batched matmul adds the prior
+    prior = torch.cat([shifts, shifts.pow(2).sum(1, keepdim=True) / 2], 1) * (-1.0 / sigma**2)  # (S, 3)
+    coords = torch.cat([flow.float().reshape(b, 2, h * w), flow.new_ones(b, 1, h * w)], 1)  # (B, 3, hw)
+    logits = torch.baddbmm(cost.view(b, n * n, h * w), prior.expand(b, -1, -1), coords, beta=-1.0 / temperature)
+    prob = logits.softmax(dim=1)  # (B, S, hw)
+    return torch.matmul(shifts.t(), prob).view(b, 2, h, w)  # expected shift
+
+
+@lru_cache(maxsize=8)
+def _shifts(radius: int, device: torch.device) -> Tensor:
+    """Every shift within ``radius``, row-major (dy outer, dx inner), as ``float [S,2]`` (dx, dy)."""
+    d = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    return torch.stack([d.repeat(2 * radius + 1), d.repeat_interleave(2 * radius + 1)], 1).to(device)
 
 
 class Refine(nn.Module):

@@ -73,25 +73,31 @@ class _Objective:
 
     LEVELS = (4, 2, 1)  # pooling factor of each photometric level, coarse to fine; weights 0.25, 0.5, 1
 
+    # Every per-pixel constant is stored at the flow's full shape [B|1,h,w,2]: elementwise ops whose operands
+    # broadcast along the last, 2-long, dimension run several times slower on CPU.
     def __init__(self, source: Tensor, target: Tensor, cfg: RefineConfig):
         b, c, h, w = target.shape
+        if h % 4 or w % 4:
+            raise ValueError(f"refine: frame size {w}x{h} must be multiples of 4")
         self.cfg = cfg
         to_grid = source.new_tensor([2.0 / w, 2.0 / h])  # full-resolution pixels -> normalised grid units
-        self.to_grid = to_grid
         self.levels = []
         for i, k in enumerate(self.LEVELS):
             weight = 0.5 ** (len(self.LEVELS) - 1 - i)
+            hk, wk = h // k, w // k
             src = source if k == 1 else F.avg_pool2d(source, k)
             tgt = target if k == 1 else F.avg_pool2d(target, k)
-            base = motion.base_grid(h // k, w // k, source.device, torch.float32)  # (h/k, w/k, 2)
-            # The level's flow is the k x k average of the full flow / k, i.e. grid = base + mean(flow) * to_grid.
-            # d loss / d flow = sign(residual) * weight / (C h/k w/k) through the sampler, * to_grid, / k^2 (mean).
-            chain = to_grid * (weight / (c * (h // k) * (w // k)) / k**2)
-            self.levels.append((k, src, tgt, base, chain))
+            base = motion.base_grid(hk, wk, source.device, torch.float32)[None]  # (1, hk, wk, 2)
+            scale = to_grid.expand(1, hk, wk, 2).contiguous()
+            # The level's flow is the k x k mean of the full flow / k, i.e. grid = base + mean(flow) * to_grid.
+            # d loss / d flow = sign(residual) * weight / (C hk wk) through the sampler, * to_grid, / k^2 (the mean).
+            chain = scale * (weight / (c * hk * wk) / k**2)
+            self.levels.append((k, src, tgt, base, scale, chain))
         self.wx = self.wy = None
         if cfg.smooth and cfg.edge_alpha:
             wx, wy = losses.edge_weights(target, cfg.edge_alpha)  # (B, 1, H, W-1), (B, 1, H-1, W)
-            self.wx, self.wy = wx.permute(0, 2, 3, 1), wy.permute(0, 2, 3, 1)
+            self.wx = wx.permute(0, 2, 3, 1).expand(b, h, w - 1, 2).contiguous()
+            self.wy = wy.permute(0, 2, 3, 1).expand(b, h - 1, w, 2).contiguous()
         self.smooth_x = cfg.smooth / (2 * h * (w - 1))
         self.smooth_y = cfg.smooth / (2 * (h - 1) * w)
         self.flat = None
@@ -99,29 +105,47 @@ class _Objective:
             contrast = (target - F.avg_pool2d(target, 5, stride=1, padding=2, count_include_pad=False)).abs().mean(
                 1, keepdim=True)
             flat = torch.exp(-10.0 * F.max_pool2d(contrast, 5, stride=1, padding=2)) * (cfg.static / (h * w))
-            self.flat = flat.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 1)
+            self.flat = flat.permute(0, 2, 3, 1).expand(b, h, w, 2).contiguous()
+
+    @staticmethod
+    def _half(x: Tensor) -> Tensor:
+        """2x2 means of ``[B,h,w,2]`` -> ``[B,h/2,w/2,2]``."""
+        b, h, w, _ = x.shape
+        a = x.view(b, h // 2, 2, w // 2, 2, 2)
+        rows = a[:, :, 0] + a[:, :, 1]  # (B, h/2, w/2, 2, 2)
+        return (rows[:, :, :, 0] + rows[:, :, :, 1]).mul_(0.25)
+
+    @staticmethod
+    def _add_repeated(fine: Tensor, coarse: Tensor) -> Tensor:
+        """``fine`` ``[B,h,w,2]`` plus ``coarse`` ``[B,h/r,w/r,2]`` repeated r x r (the mean's backward), in place."""
+        b, h, w, _ = fine.shape
+        hc, wc = coarse.shape[1:3]
+        r = h // hc
+        wide = coarse.unsqueeze(3).expand(b, hc, wc, r, 2).reshape(b, hc, 1, w * 2)  # repeated along x
+        fine.view(b, hc, r, w * 2).add_(wide)  # and along y, by broadcasting
+        return fine
 
     def gradient(self, flow: Tensor) -> Tensor:
         """d objective / d flow, ``float [B,H,W,2]``, for the flow ``float [B,H,W,2]`` (pixels)."""
-        b, h, w, _ = flow.shape
-        grad = torch.zeros_like(flow)
-        for k, src, tgt, base, chain in self.levels:
-            # (the permutes view [B,h,w,2] as a channels-last [B,2,h,w], which pooling keeps: no copies)
-            mean = flow if k == 1 else F.avg_pool2d(flow.permute(0, 3, 1, 2), k).permute(0, 2, 3, 1)
-            grid = torch.addcmul(base, mean, self.to_grid)
+        means = {1: flow}  # each level's k x k mean of the flow, the coarser from the finer (means of means)
+        k = 1
+        while 2 * k <= max(self.LEVELS):
+            means[2 * k] = self._half(means[k])
+            k *= 2
+        grad = None  # coarse to fine: the gradient so far, brought up to each finer level
+        for k, src, tgt, base, scale, chain in self.levels:
+            grid = torch.addcmul(base, means[k], scale)
             warped = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
-            g_grid = torch.ops.aten.grid_sampler_2d_backward(warped.sub_(tgt).sign_(), src, grid, 0, 1, False,
-                                                             [False, True])[1]
-            g_grid.mul_(chain)
-            if k == 1:
-                grad += g_grid
-            else:
-                grad += F.interpolate(g_grid.permute(0, 3, 1, 2), scale_factor=k, mode="nearest").permute(0, 2, 3, 1)
+            g = torch.ops.aten.grid_sampler_2d_backward(warped.sub_(tgt).sign_(), src, grid, 0, 1, False,
+                                                        [False, True])[1]
+            g.mul_(chain)
+            grad = g if grad is None else self._add_repeated(g, grad)
         if self.cfg.smooth:
             sx = (flow[:, :, 1:] - flow[:, :, :-1]).sign_()
             sy = (flow[:, 1:] - flow[:, :-1]).sign_()
             if self.wx is not None:
-                sx, sy = sx * self.wx, sy * self.wy
+                sx.mul_(self.wx)
+                sy.mul_(self.wy)
             grad[:, :, 1:].add_(sx, alpha=self.smooth_x)
             grad[:, :, :-1].sub_(sx, alpha=self.smooth_x)
             grad[:, 1:].add_(sy, alpha=self.smooth_y)
