@@ -79,12 +79,13 @@ def _clamped_shift_index(h: int, w: int, radius: int, device: torch.device) -> T
     """For every shift ``s`` (row-major over ``[-r, r]^2``) and pixel ``p`` of an ``h x w`` map, the index of the shift
     ``clamp(p + s) - p`` (the in-frame shift a replicated border reads) -> ``int64 [1,S,h,w]``."""
     n = 2 * radius + 1
-    d = torch.arange(-radius, radius + 1)
-    ys, xs = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
-    dy, dx = d.repeat_interleave(n).view(-1, 1, 1), d.repeat(n).view(-1, 1, 1)  # (S, 1, 1)
-    sy = (ys + dy).clamp(0, h - 1) - ys  # (S, h, 1)
-    sx = (xs + dx).clamp(0, w - 1) - xs  # (S, 1, w)
-    return ((sy + radius) * n + (sx + radius)).unsqueeze(0).to(device)  # (1, S, h, w)
+    with torch.inference_mode(False):  # cached: ordinary tensors, usable in autograd later
+        d = torch.arange(-radius, radius + 1)
+        ys, xs = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
+        dy, dx = d.repeat_interleave(n).view(-1, 1, 1), d.repeat(n).view(-1, 1, 1)  # (S, 1, 1)
+        sy = (ys + dy).clamp(0, h - 1) - ys  # (S, h, 1)
+        sx = (xs + dx).clamp(0, w - 1) - xs  # (S, 1, w)
+        return ((sy + radius) * n + (sx + radius)).unsqueeze(0).to(device)  # (1, S, h, w)
 
 
 def match_costs_local(src: Tensor, tgt: Tensor, radius: int) -> Tensor:
@@ -147,8 +148,9 @@ def match_step(img_src: Tensor, img_tgt: Tensor, flow: Tensor, radius: int, temp
 @lru_cache(maxsize=8)
 def _shifts(radius: int, device: torch.device) -> Tensor:
     """Every shift within ``radius``, row-major (dy outer, dx inner), as ``float [S,2]`` (dx, dy)."""
-    d = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    return torch.stack([d.repeat(2 * radius + 1), d.repeat_interleave(2 * radius + 1)], 1).to(device)
+    with torch.inference_mode(False):  # cached: ordinary tensors, usable in autograd later
+        d = torch.arange(-radius, radius + 1, dtype=torch.float32)
+        return torch.stack([d.repeat(2 * radius + 1), d.repeat_interleave(2 * radius + 1)], 1).to(device)
 
 
 class Refine(nn.Module):

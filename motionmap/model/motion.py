@@ -135,12 +135,13 @@ def soft_matches(desc_src: Tensor, desc_tgt: Tensor, temperature: float, sigma_c
 def _match_prior(h: int, w: int, pad: int, sigma_cells: float, device, dtype) -> Tuple[Tensor, Tensor]:
     """The padded source's cell centres ``[M,2]`` and the Gaussian prior's logits ``-dist^2 / (2 sigma^2)`` ``[N,M]``
     of :func:`correlation_matches`."""
-    grid_tgt = base_grid(h, w, device, dtype).view(-1, 2)  # (N, 2)
-    grid_src = base_grid(h + 2 * pad, w + 2 * pad, device, dtype)
-    grid_src = (grid_src * grid_src.new_tensor([(w + 2 * pad) / w, (h + 2 * pad) / h])).view(-1, 2)  # (M, 2)
-    scale = grid_tgt.new_tensor([w / 2.0, h / 2.0])
-    dist2 = torch.cdist(grid_tgt * scale, grid_src * scale).pow(2)  # (N, M)
-    return grid_src, dist2 * (-1.0 / (2 * sigma_cells**2))
+    with torch.inference_mode(False):  # cached: ordinary tensors, usable in autograd later
+        grid_tgt = base_grid(h, w, device, dtype).view(-1, 2)  # (N, 2)
+        grid_src = base_grid(h + 2 * pad, w + 2 * pad, device, dtype)
+        grid_src = (grid_src * grid_src.new_tensor([(w + 2 * pad) / w, (h + 2 * pad) / h])).view(-1, 2)  # (M, 2)
+        scale = grid_tgt.new_tensor([w / 2.0, h / 2.0])
+        dist2 = torch.cdist(grid_tgt * scale, grid_src * scale).pow(2)  # (N, M)
+        return grid_src, dist2 * (-1.0 / (2 * sigma_cells**2))
 
 
 def fit_part_affines(tgt_coords: Tensor, src_coords: Tensor, weights: Tensor, ridge: float) -> Tensor:

@@ -112,6 +112,16 @@ class TestRefineAndTau:
         assert [tuple(f.shape) for f in t.pyramid] == [(2, 2, 16, 16), (2, 2, 32, 32), (2, 2, 64, 64)]
         torch.testing.assert_close(t.pixel_grid, flow_to_grid(t.pyramid[-1]))
 
+    def test_trains_after_running_under_inference_mode(self):
+        """Cached constants (shift tables, the correlation prior) made under inference_mode stay usable in autograd."""
+        cfg = NetConfig(channels=8, motion="flow", flow_hidden=6)
+        tau = FlowTau(cfg)
+        feats = torch.randn(2, 8, 16, 16)
+        with torch.inference_mode():
+            tau(feats, feats, sprite(), sprite(seed=1))
+        tau(feats, feats, sprite(), sprite(seed=1)).pyramid[-1].sum().backward()
+        assert tau.coarse.proj.weight.grad is not None
+
     def test_same_frame_is_near_zero_flow(self):
         torch.manual_seed(0)
         m = MotionMapper(net=NetConfig(motion="flow", channels=8))
