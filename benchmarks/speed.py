@@ -17,8 +17,8 @@ Sections (each in its own process, so each peak memory is its own: RSS on CPU, `
   through the real ``FramePairDataModule`` and ``Trainer`` (everything but validation and checkpoint writes), on a
   small synthetic set built once under ``--data``; ratio to the 150 pairs/s target on CPU.
 
-Threads: the model uses ``Retargeter``'s automatic count (the free cores; 1 on a busy machine) unless ``--threads``
-is given; training uses ``--threads`` or torch's default; OpenCV its own default. The table prints what each used
+Threads: the model and the training use ``--threads``, else ``Retargeter``'s automatic count (the free cores; 1 on a
+busy machine, where 2 threads on 2 shared cores train many times slower than 1); OpenCV uses its own default. The table prints what each used
 and the 1-minute load average before each section: numbers from a shared machine vary with its load; compare the
 ratios, which are measured in the same process on the same frames.
 LPC frames come from the LPC layers when found (``$MOTIONMAP_LPC_LAYERS`` or ``../shared/data/lpc``), else synthetic
@@ -239,7 +239,11 @@ def section_train(args, name: str) -> dict:
 def child(args) -> dict:
     import torch
 
-    if args.threads and args.section == "train":
+    if args.section == "train":
+        if args.threads is None:
+            from motionmap.retarget import auto_threads
+
+            args.threads = auto_threads()
         torch.set_num_threads(args.threads)
     if args.section == "retarget":
         return section_retarget(args)
@@ -278,7 +282,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--checkpoint", default=None, help="model for retarget/sheet (default: the shipped one)")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch threads (default: Retargeter's automatic count; torch's default for training)")
+                   help="torch threads (default: motionmap.retarget.auto_threads, the free cores)")
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds of retarget/sheet timing")
     p.add_argument("--steps", type=int, default=40, help="timed training steps (after warm-up)")
     p.add_argument("--warmup", type=int, default=5)

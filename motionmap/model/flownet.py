@@ -133,6 +133,12 @@ def match_step(img_src: Tensor, img_tgt: Tensor, flow: Tensor, radius: int, temp
     makes ties (flat or black regions) resolve toward no motion, so uniform areas stay put. The prior's ``|flow|^2``
     is the same for every shift, so it is left out of the softmax (which it does not change).
     """
+    with torch.autocast(device_type=flow.device.type, enabled=False):  # bf16 logits would blur the soft-argmin
+        return _match_step(img_src.float(), img_tgt.float(), flow.float(), radius, temperature, sigma)
+
+
+def _match_step(img_src: Tensor, img_tgt: Tensor, flow: Tensor, radius: int, temperature: float,
+                sigma: float) -> Tensor:
     b, _, h, w = flow.shape
     n = 2 * radius + 1
     shifts = _shifts(radius, flow.device)  # (S, 2): (dx, dy)

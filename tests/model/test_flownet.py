@@ -69,6 +69,16 @@ class TestMatchStep:
         src = torch.rand(1, 3, 8, 8, requires_grad=True)
         assert not match_step(src, src, torch.zeros(1, 2, 8, 8), 1, 0.01, 2.0).requires_grad
 
+    def test_same_under_bf16_autocast(self):
+        """Mixed-precision training (bf16 on GPU) must not round the matching's logits (costs / 0.003)."""
+        src, tgt = sprite(1), sprite(1, shift=(1, -2))
+        flow = torch.randn(1, 2, 64, 64, generator=torch.Generator().manual_seed(0))
+        plain = match_step(src, tgt, flow, 2, 0.003, 2.0)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = match_step(src, tgt, flow, 2, 0.003, 2.0)
+        assert mixed.dtype == torch.float32
+        torch.testing.assert_close(mixed, plain, atol=1e-5, rtol=0)
+
     @pytest.mark.parametrize("b,h,w,radius", [(2, 16, 16, 2), (1, 12, 20, 1), (2, 4, 6, 2)])
     def test_equals_the_27_channel_descriptor_formulation(self, b, h, w, radius):
         """The box-sum costs are the 3x3-neighbourhood descriptor distances, borders included (the shipped
