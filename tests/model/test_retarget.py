@@ -130,3 +130,22 @@ def test_threads_apply_inside_retarget_only(ckpt, monkeypatch):
     assert 1 <= retarget_module.auto_threads() <= retarget_module.MAX_AUTO_THREADS
     with pytest.raises(MotionmapError, match="threads=0"):
         Retargeter.load(ckpt, threads=0)
+
+
+def test_transparent_target_renders_twice_from_one_motion(ckpt, monkeypatch):
+    """Over black and over white share A's motion (the costly part); the result equals two full passes."""
+    r = Retargeter.load(ckpt)
+    src = sprites(4)
+    tgt = sprites(1, seed=3)[0]
+    tgt[..., 3] = 255
+    tgt[:8, :, 3] = 0  # a transparent background band: RGBA out
+    calls = {"motion": 0, "render": 0}
+    motion, render = r.model.transfer_motion, r.model.transfer_render
+    monkeypatch.setattr(r.model, "transfer_motion", lambda *a: calls.__setitem__("motion", calls["motion"] + 1) or motion(*a))
+    monkeypatch.setattr(r.model, "transfer_render", lambda *a: calls.__setitem__("render", calls["render"] + 1) or render(*a))
+    out = r.retarget(src, tgt)
+    assert out.shape == (4, 32, 32, 4) and calls == {"motion": 1, "render": 2}
+    from motionmap.alpha import two_pass_rgba
+
+    separate = two_pass_rgba(lambda opaque: r.retarget(src, opaque), tgt)  # each rendering with its own motion
+    assert np.abs(out.astype(int) - separate).max() <= 1
