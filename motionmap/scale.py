@@ -17,6 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
+from motionmap.layout import MIN_FRAME_SIDE
+
 MAX_BLOCK = 8
 
 
@@ -35,11 +37,12 @@ def resize_nearest(images: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def pixel_block(images: Sequence[np.ndarray], max_block: int = MAX_BLOCK) -> int:
     """The largest k <= ``max_block`` such that every image (``[..., H, W, C]``) is constant on aligned k x k blocks
-    (H and W multiples of k); 1 when there is none."""
+    (H and W multiples of k) and the reduced frame keeps :data:`motionmap.layout.MIN_FRAME_SIDE` px a side; 1 when
+    there is none (a blank frame is constant on any block, so the size floor is what stops it)."""
     arrays = [np.asarray(a) for a in images]
     h, w = arrays[0].shape[-3], arrays[0].shape[-2]
     for k in range(max_block, 1, -1):
-        if h % k or w % k:
+        if h % k or w % k or h // k < MIN_FRAME_SIDE or w // k < MIN_FRAME_SIDE:
             continue
         if all(_constant_blocks(a, k) for a in arrays):
             return k

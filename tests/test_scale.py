@@ -32,6 +32,9 @@ def test_pixel_block_finds_the_export_scale():
     broken = big2.copy()
     broken[1, 0, 0] ^= 1  # one pixel off the 2x2 grid
     assert pixel_block([big2, broken]) == 1
+    blank = np.zeros((16, 24, 4), np.uint8)  # constant on any block: only reduced to the 8 px floor
+    assert pixel_block([blank]) == 2
+    assert pixel_block([np.zeros((12, 12, 4), np.uint8)]) == 1
 
 
 def test_plans_for_common_sizes():
