@@ -18,7 +18,7 @@ from motionmap import __version__
 from motionmap.errors import MotionmapError, os_error_message
 
 # Subcommand modules, in the order `motionmap --help` lists them. A module that is not written yet is skipped.
-COMMAND_MODULES = ("train", "retarget", "eval", "data", "demo")
+COMMAND_MODULES = ("train", "retarget", "eval", "data", "check", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,6 +44,8 @@ def add_parser(subparsers) -> None:
         help="LPC layer folder (body/ bottomwear/ topwear/ hair/ ...) or Universal LPC tree (body/male, hair/female, "
              "...); repeat to mix libraries, the characters are shared out evenly",
     )
+    lpc.add_argument("--check", action="store_true",
+                     help="run the sheet doctor (motionmap check) on every composed character and report flagged frames")
     _add_build_options(lpc)
 
     imp = sub.add_parser(
@@ -123,4 +125,14 @@ def run(args) -> int:
           "(manifest.json, characters/, backgrounds.png, frames.npy)")
     if args.preview:
         print(f"wrote preview {write_preview(out, args.preview)}")
+    if getattr(args, "check", False):
+        from motionmap.check.sheets import check_file
+        from motionmap.check.report import table
+
+        reports = [check_file(p) for p in sorted((Path(out) / "characters").glob("*.png"))]
+        flagged = [r for r in reports if r.flags]
+        if flagged:
+            print(table(flagged))
+        print(f"checked {len(reports)} characters: {sum(len(r.flags) for r in reports)} flagged frames in "
+              f"{len(flagged)} of them (see `motionmap check`)")
     return 0

@@ -1,0 +1,149 @@
+"""Benchmark the sheet doctor (``motionmap check``): inject known defects into clean held-out sheets, count hits.
+
+Clean sheets are characters the project never trains on: Universal LPC characters wearing a held-out look
+(``motionmap.ulpc.sample_ulpc_recipes(held_out="require")``) and LPC characters wearing a held-out layer
+(``motionmap.lpc.sample_recipes(held_out="require")``). Each clean sheet is checked as is (every flag is a false
+alarm), then again with one defect of each kind (hole, speck, shift, order, colour) injected at a random frame of a
+random row, each kind in a different animation. A flag is a hit when its cell is one the defect made wrong and its
+kind is the defect's kind. Layer shifts (``--layers``): one Universal LPC layer (not the body) moved 1-3 px in one
+frame, checked with the layer sheets beside the composed sheet.
+
+    python benchmarks/check_defects.py --ulpc /work/shared/data/ulpc --lpc /work/shared/data/lpc --sheets 40
+
+Prints precision and recall per kind, false alarms per clean sheet and seconds per sheet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from motionmap.check.detect import KINDS
+from motionmap.check.grid import sheet_grid
+from motionmap.check.inject import INJECTORS, inject_shift
+from motionmap.check.sheets import check_layers, check_sheet_array
+from motionmap.layout import LPC_LAYOUT
+
+
+def clean_sheets(ulpc: Path, lpc: Path, n: int, seed: int):
+    """``n`` held-out characters, about two thirds Universal LPC: yields (name, sheet, {layer: layer sheet})."""
+    from motionmap.lpc import LpcLayers, compose_character, sample_recipes
+    from motionmap.ulpc import UlpcLayers, compose_ulpc_character, sample_ulpc_recipes
+
+    n_lpc = n // 3 if lpc else 0
+    if ulpc:
+        layers = UlpcLayers(ulpc)
+        for i, r in enumerate(sample_ulpc_recipes(layers, n - n_lpc, seed=seed, held_out="require")):
+            yield f"ulpc{i}", compose_ulpc_character(layers, r), {slot: layers.sheet(rel) for slot, rel in r.layers()}
+    if lpc:
+        layers = LpcLayers(lpc)
+        for i, r in enumerate(sample_recipes(layers, n_lpc, seed=seed, held_out="require")):
+            yield f"lpc{i}", compose_character(layers, r), {k: layers.sheet(k, o) for k, o in r.layers()}
+
+
+def inject_all(sheet: np.ndarray, rng: np.random.Generator):
+    """One defect of each kind, each in a different animation. Returns (sheet, {kind: [cells]})."""
+    grid = sheet_grid(sheet.copy(), LPC_LAYOUT)
+    groups = grid.facing_groups()
+    truth = {}
+    for kind, g in zip(KINDS, rng.permutation(len(groups))[: len(KINDS)]):
+        for _ in range(50):
+            r = int(rng.choice(groups[g]))
+            n = grid.row_frames(r)
+            if n == 0:
+                break
+            cells = INJECTORS[kind](grid, r, int(rng.integers(n)), rng)
+            if cells:
+                truth[kind] = cells
+                break
+    out = grid.cells.transpose(0, 2, 1, 3, 4).reshape(sheet.shape)
+    return out, truth
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--ulpc", type=Path, default=Path("/work/shared/data/ulpc"))
+    p.add_argument("--lpc", type=Path, default=Path("/work/shared/data/lpc"))
+    p.add_argument("--sheets", type=int, default=40)
+    p.add_argument("--layer-sheets", type=int, default=20, help="Universal LPC characters for the layer-shift test")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    rng = np.random.default_rng(args.seed)
+    hits = defaultdict(int)
+    injected = defaultdict(int)
+    flagged = defaultdict(int)
+    true_flags = defaultdict(int)
+    false_alarms = []
+    seconds = []
+    layer_cases = []
+    misses = []
+    for name, sheet, layer_sheets in clean_sheets(args.ulpc, args.lpc, args.sheets, args.seed):
+        t0 = time.perf_counter()
+        clean_flags = check_sheet_array(sheet, LPC_LAYOUT)
+        seconds.append(time.perf_counter() - t0)
+        false_alarms.append(len(clean_flags))
+        for fl in clean_flags:
+            print(f"  false alarm {name}: row {fl.row} frame {fl.frame} {fl.kind} {fl.score} {fl.explanation}")
+        bad, truth = inject_all(sheet, rng)
+        flags = check_sheet_array(bad, LPC_LAYOUT)
+        for kind, cells in truth.items():
+            injected[kind] += 1
+            if any(fl.kind == kind and (fl.row, fl.frame) in cells for fl in flags):
+                hits[kind] += 1
+            else:
+                misses.append((name, kind, cells))
+        for fl in flags:
+            flagged[fl.kind] += 1
+            if (fl.row, fl.frame) in truth.get(fl.kind, []):
+                true_flags[fl.kind] += 1
+            else:
+                print(f"  wrong flag {name}: row {fl.row} frame {fl.frame} {fl.kind} {fl.score} {fl.explanation}")
+        if name.startswith("ulpc") and len(layer_cases) < args.layer_sheets:
+            layer_cases.append((name, sheet, layer_sheets))
+    for m in misses:
+        print("  missed", m)
+
+    # Layer shifts, checked with --layers.
+    lhits = lflags = ltrue = linjected = lfalse = 0
+    for name, sheet, layer_sheets in layer_cases:
+        names = [k for k in layer_sheets if k != "body"]
+        clean = check_layers(layer_sheets)
+        lfalse += sum(1 for fl in clean if fl.layer is not None)
+        which = names[int(rng.integers(len(names)))]
+        grid = sheet_grid(layer_sheets[which].copy(), LPC_LAYOUT)
+        rows = [r for r in range(len(LPC_LAYOUT.rows)) if grid.row_frames(r)]
+        for _ in range(50):
+            r = int(rng.choice(rows))
+            cells = inject_shift(grid, r, int(rng.integers(grid.row_frames(r))), rng)
+            if cells:
+                break
+        moved = dict(layer_sheets)
+        moved[which] = grid.cells.transpose(0, 2, 1, 3, 4).reshape(sheet.shape)
+        flags = [fl for fl in check_layers(moved) if fl.layer is not None]
+        linjected += 1
+        lhits += any(fl.layer == which and (fl.row, fl.frame) in cells for fl in flags)
+        lflags += len(flags)
+        ltrue += sum(1 for fl in flags if fl.layer == which and (fl.row, fl.frame) in cells)
+
+    print(f"\n{len(false_alarms)} clean held-out sheets (Universal LPC and LPC), one defect of each kind injected "
+          f"per sheet; seed {args.seed}\n")
+    print("| kind | injected | recall | flags | precision |")
+    print("|---|---|---|---|---|")
+    for kind in KINDS:
+        rec = hits[kind] / max(injected[kind], 1)
+        prec = true_flags[kind] / flagged[kind] if flagged[kind] else float("nan")
+        print(f"| {kind} | {injected[kind]} | {rec:.2f} | {flagged[kind]} | {prec:.2f} |")
+    if linjected:
+        print(f"| shift (one layer, --layers) | {linjected} | {lhits / linjected:.2f} | {lflags} | "
+              f"{ltrue / lflags if lflags else float('nan'):.2f} |")
+    print(f"\nfalse alarms per clean sheet: {np.mean(false_alarms):.3f} ({sum(false_alarms)} on {len(false_alarms)})"
+          + (f"; layer checks: {lfalse} on {len(layer_cases)} clean layered characters" if layer_cases else ""))
+    print(f"seconds per sheet (check only): median {np.median(seconds):.2f}, max {np.max(seconds):.2f}")
+
+
+if __name__ == "__main__":
+    main()

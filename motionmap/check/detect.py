@@ -1,0 +1,450 @@
+"""The sheet doctor's detectors: which frames of a sheet do not fit the rest, and how.
+
+Classical and pixel-exact (pixel art is drawn from exactly repeated parts), calibrated on the sheet itself:
+
+- ``speck``: a small opaque component (at most :data:`SPECK_MAX` px) detached from the character whose place is
+  empty in the neighbouring frames (no detached part of theirs within :data:`SPECK_RADIUS` px).
+- ``hole``: a small enclosed transparent component (at most :data:`HOLE_MAX` px) where the neighbouring frames have
+  no enclosed transparency nearby.
+- ``colour``: opaque pixels whose colour occurs in one frame only, a handful of times (at most :data:`RARE_MAX`), and
+  has no family of near-identical colours elsewhere in the sheet (semi-transparent blends make such families).
+- ``shift``: moving the frame as a whole by a few pixels makes it agree with its references (neighbouring frames;
+  for a row's first frame also the first frames of the other rows of the same facing) far better than it does in
+  place, and the other facings of the same animation do not share that offset (bobbing is shared by all facings).
+- ``order``: a frame identical to its predecessor where the other facings move on (a repeat), or two neighbouring
+  frames whose swap shortens the row's path through frame space where the other facings' paths do not.
+
+Scores are in (0, 1]; a frame is flagged when its evidence exceeds the kind's threshold (score 0.5 at threshold).
+Input: a :class:`~motionmap.check.grid.SheetGrid`. Output: a list of :class:`Flag`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from motionmap.check.align import MAX_SHIFT, shift_frames, shift_list
+from motionmap.check.components import label_components
+from motionmap.check.grid import SheetGrid
+
+KINDS: Tuple[str, ...] = ("hole", "speck", "shift", "order", "colour")
+
+SPECK_MAX = 16
+SPECK_RADIUS = 2
+HOLE_MAX = 16
+RARE_MAX = 12
+FAMILY_DISTANCE = 3
+PATCH_MATCH = 0.85
+COLOUR_PATCH_MATCH = 0.7
+SHIFT_THRESHOLD = 0.8
+SWAP_THRESHOLD = 0.2
+REPEAT_THRESHOLD = 0.15
+
+
+@dataclass
+class Flag:
+    """One finding: cell ``(row, frame)`` of the sheet (0-based) looks wrong in the way ``kind`` says."""
+
+    row: int
+    frame: int
+    kind: str
+    score: float
+    explanation: str
+    layer: Optional[str] = None
+    pixels: List[Tuple[int, int]] = field(default_factory=list)  # (y, x) within the cell, where it applies
+
+
+def _score(evidence: float, threshold: float) -> float:
+    """Evidence over a kind's threshold as a score in (0, 1): 0.5 at the threshold, approaching 1 far above it."""
+    evidence = max(float(evidence), 0.0)
+    return round(evidence / (evidence + threshold), 3) if evidence > 0 else 0.0
+
+
+def _neighbours(grid: SheetGrid, r: int, f: int) -> List[int]:
+    return [g for g in (f - 1, f + 1) if 0 <= g < grid.cells.shape[1] and grid.valid[r, g]]
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Square dilation of ``bool [...,h,w]`` by ``radius`` pixels."""
+    out = mask.copy()
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if dy or dx:
+                out |= shift_frames(mask, dy, dx)
+    return out
+
+
+def _predict_patch(keys: np.ndarray, r: int, f: int, comp: np.ndarray, refs: List[Tuple[int, int]],
+                   ring_width: int = 2) -> Tuple[float, Optional[np.ndarray]]:
+    """Find the pixels ``comp`` (``bool [h,w]``) of frame ``(r, f)`` in its reference frames: the place (a reference
+    and a shift of up to MAX_SHIFT px) where the ring around ``comp`` recurs most exactly. Returns ``(match, centre)``:
+    the fraction of ring pixels that match there, and the reference's keys under ``comp`` there (None if no ring)."""
+    ring = _dilate(comp, ring_width) & ~comp
+    if not ring.any() or not refs:
+        return 0.0, None
+    ys, xs = np.nonzero(ring)
+    cy, cx = np.nonzero(comp)
+    h, w = comp.shape
+    want = keys[r, f][ys, xs]
+    best, centre = -1.0, None
+    for q, g in refs:
+        for dy, dx in _SHIFTS:
+            yy, xx = ys + dy, xs + dx
+            inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+            got = np.zeros_like(want)
+            got[inside] = keys[q, g][yy[inside], xx[inside]]
+            match = float((got == want).mean())
+            if match > best:
+                py, px = np.clip(cy + dy, 0, h - 1), np.clip(cx + dx, 0, w - 1)
+                best, centre = match, keys[q, g][py, px]
+    return best, centre
+
+
+# --- specks and holes ------------------------------------------------------------------------------------------------
+
+
+def _detached_parts(alpha: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """alpha ``bool [N,h,w]`` -> (labels, sizes, detached): detached marks pixels of components other than each
+    frame's largest one."""
+    labels, sizes = label_components(alpha, 8)
+    biggest = sizes.reshape(len(alpha), -1).max(axis=1)
+    detached = alpha & (sizes < biggest[:, None, None])
+    return labels, sizes, detached
+
+
+def find_specks(grid: SheetGrid) -> List[Flag]:
+    n_rows, n_cols, h, w = grid.alpha.shape
+    alpha = grid.alpha.reshape(-1, h, w)
+    labels, sizes, detached = _detached_parts(alpha)
+    labels, sizes, detached = (a.reshape(n_rows, n_cols, h, w) for a in (labels, sizes, detached))
+    near_detached = _dilate(detached, SPECK_RADIUS)
+    flags = []
+    for r, f in zip(*np.nonzero(grid.valid)):
+        small = detached[r, f] & (sizes[r, f] <= SPECK_MAX)
+        if not small.any():
+            continue
+        for lab in np.unique(labels[r, f][small]):
+            comp = labels[r, f] == lab
+            support = [g for g in _neighbours(grid, r, f) if near_detached[r, g][comp].any()]
+            if support:
+                continue
+            ys, xs = np.nonzero(comp)
+            n = int(comp.sum())
+            # Evidence: how far the speck is from the character, in pixels, plus its size.
+            far = min(_distance_to(alpha_cell=grid.alpha[r, f] & ~comp, ys=ys, xs=xs), 8)
+            flags.append(Flag(int(r), int(f), "speck", _score(far + 0.25 * n, 1.0),
+                              f"{n} stray opaque px at ({int(xs.mean())},{int(ys.mean())}), {far} px from the "
+                              "character, absent in the neighbouring frames", pixels=list(zip(ys.tolist(), xs.tolist()))))
+    return flags
+
+
+def _distance_to(alpha_cell: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> int:
+    """Chebyshev distance (pixels) from the points ``(ys, xs)`` to the nearest True of ``alpha_cell``; 99 if none."""
+    oy, ox = np.nonzero(alpha_cell)
+    if not len(oy):
+        return 99
+    d = np.maximum(np.abs(oy[None, :] - ys[:, None]), np.abs(ox[None, :] - xs[:, None]))
+    return int(d.min())
+
+
+def _enclosed_transparency(alpha: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """alpha ``bool [N,h,w]`` -> (labels, sizes, enclosed) of the 4-connected transparent regions; ``enclosed``
+    marks the ones that do not reach the frame's border."""
+    labels, sizes = label_components(~alpha, 4)
+    edge = np.zeros(alpha.shape[1:], bool)
+    edge[0, :] = edge[-1, :] = edge[:, 0] = edge[:, -1] = True
+    touching = np.unique(labels[:, edge][labels[:, edge] >= 0])
+    enclosed = (labels >= 0) & ~np.isin(labels, touching)
+    return labels, sizes, enclosed
+
+
+def find_holes(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> List[Flag]:
+    keys = grid.keys() if keys is None else keys
+    n_rows, n_cols, h, w = grid.alpha.shape
+    labels, sizes, enclosed = _enclosed_transparency(grid.alpha.reshape(-1, h, w))
+    enclosed_flat = enclosed & (sizes <= 4 * HOLE_MAX)
+    labels, sizes, enclosed = (a.reshape(n_rows, n_cols, h, w) for a in (labels, sizes, enclosed))
+    flags = []
+    for r, f in zip(*np.nonzero(grid.valid)):
+        small = enclosed[r, f] & (sizes[r, f] <= HOLE_MAX)
+        if not small.any():
+            continue
+        refs = _references(grid, int(r), int(f))
+        if not refs:
+            continue
+        facing = grid.layout.rows[r].facing
+        same_row = np.array([q == r or (facing is not None and spec.facing == facing)
+                             for q, spec in enumerate(grid.layout.rows)])
+        same_facing = (same_row[:, None] & grid.valid).reshape(-1)
+        for lab in np.unique(labels[r, f][small]):
+            comp = labels[r, f] == lab
+            # A drawn gap recurs: see-through at the same place in another frame of the sheet with this facing.
+            grown = _dilate(comp, 1)
+            others = same_facing & ~np.eye(1, len(same_facing), int(r) * n_cols + int(f), dtype=bool)[0]
+            if enclosed_flat[others][:, grown].any():
+                continue
+            # The hole's surroundings recur in a neighbouring frame, opaque where this frame is see-through: a
+            # drawn gap (between arm and body) recurs see-through, and a changed pose does not recur at all.
+            match, centre = _predict_patch(keys, int(r), int(f), comp, refs)
+            if centre is None or match < PATCH_MATCH or (centre == 0).any():
+                continue
+            cover = match
+            ys, xs = np.nonzero(comp)
+            n = int(comp.sum())
+            flags.append(Flag(int(r), int(f), "hole", _score(cover - PATCH_MATCH + 0.05, 0.05),
+                              f"{n} transparent px enclosed by the character at ({int(xs.mean())},{int(ys.mean())}), "
+                              "opaque in the neighbouring frames", pixels=list(zip(ys.tolist(), xs.tolist()))))
+    return flags
+
+
+# --- colours ---------------------------------------------------------------------------------------------------------
+
+
+def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None, keys: Optional[np.ndarray] = None) -> List[Flag]:
+    keys = grid.keys() if keys is None else keys
+    """exclude: optional ``bool [R,C,h,w]`` of pixels already explained (specks)."""
+    cells = grid.cells
+    n_rows, n_cols, h, w = cells.shape[:4]
+    solid = (cells[..., 3] == 255) & grid.valid[:, :, None, None]
+    if exclude is not None:
+        solid &= ~exclude
+    rgb = cells[..., :3].astype(np.int32)
+    code = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    cell_id = np.broadcast_to(np.arange(n_rows * n_cols).reshape(n_rows, n_cols, 1, 1), solid.shape)
+    values, inverse, counts = np.unique(code[solid], return_inverse=True, return_counts=True)
+    if not len(values):
+        return []
+    first_cell = np.full(len(values), -1)
+    first_cell[inverse] = cell_id[solid]
+    n_cells = np.bincount(np.unique(inverse * (n_rows * n_cols) + cell_id[solid]) // (n_rows * n_cols),
+                          minlength=len(values))
+    rare = np.flatnonzero((counts <= RARE_MAX) & (n_cells == 1))
+    if not len(rare):
+        return []
+    palette = np.stack([(values >> 16) & 255, (values >> 8) & 255, values & 255], axis=1)  # (P, 3)
+    dist = np.abs(palette[rare][:, None, :] - palette[None, :, :]).max(axis=2)  # (rare, P)
+    family = ((dist <= FAMILY_DISTANCE) & (dist > 0)) * counts[None, :]
+    lonely = rare[family.sum(axis=1) <= RARE_MAX]
+    if not len(lonely):
+        return []
+    frequent = counts >= 4 * RARE_MAX
+    by_cell: Dict[int, List[int]] = {}
+    for v in lonely:
+        by_cell.setdefault(int(first_cell[v]), []).append(int(v))
+    flags = []
+    count_of = np.zeros(code.shape, np.int64)
+    count_of[solid] = counts[inverse]
+    for cid, vs in by_cell.items():
+        r, f = divmod(cid, n_cols)
+        mask = solid[r, f] & np.isin(code[r, f], values[vs])
+        # Confident-learning style: a rare colour amid the sheet's common colours stands out; amid other rare
+        # colours (a noisy texture, semi-transparent blends) it is how the art is drawn.
+        ring = _dilate(mask, 1) & ~mask & solid[r, f]
+        context = float(np.median(count_of[r, f][ring])) if ring.any() else 0.0
+        if context < 4 * RARE_MAX:
+            continue
+        # ... and where the same spot recurs in a neighbouring frame, it was drawn in a common colour there.
+        match, centre = _predict_patch(keys, r, f, mask, _references(grid, r, f))
+        if centre is None or match < COLOUR_PATCH_MATCH or (centre == 0).any():
+            continue
+        ys, xs = np.nonzero(mask)
+        near = dist_to_frequent = None
+        if frequent.any():
+            d = np.abs(palette[vs][:, None, :] - palette[frequent][None, :, :]).max(axis=2)
+            dist_to_frequent = int(d.min())
+            j = np.unravel_index(int(d.argmin()), d.shape)
+            near = palette[frequent][j[1]]
+        what = (f"a near miss of #{near[0]:02x}{near[1]:02x}{near[2]:02x} (off by {dist_to_frequent})"
+                if near is not None and dist_to_frequent <= 32 else "not used anywhere else in the sheet")
+        c = palette[vs[0]]
+        flags.append(Flag(r, f, "colour", _score(2.0 - len(vs) / (len(vs) + 4), 1.0),
+                          f"{len(ys)} px in #{c[0]:02x}{c[1]:02x}{c[2]:02x}" + (f" (+{len(vs) - 1} more colours)"
+                                                                                 if len(vs) > 1 else "")
+                          + f", {what}", pixels=list(zip(ys.tolist(), xs.tolist()))))
+    return flags
+
+
+# --- shifts ----------------------------------------------------------------------------------------------------------
+
+_SHIFTS = shift_list(MAX_SHIFT)
+_ZERO = len(_SHIFTS) // 2
+
+
+def _gain_loss(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """For frames ``a`` and references ``b`` (``uint32 [N,h,w]`` keys) and each shift s of ``shift_list()``: how many
+    opaque pixels of ``a`` match ``b`` exactly only when ``a`` is moved by s (gained), and only in place (lost).
+    Returns ``(gained, lost)``, ``int32 [N,S]``."""
+    n, h, w = a.shape
+    m = MAX_SHIFT
+    padded = np.zeros((n, h + 2 * m, w + 2 * m), b.dtype)
+    padded[:, m : m + h, m : m + w] = b
+    opaque = a != 0
+    in_place = (a == b) & opaque
+    gained = np.empty((n, len(_SHIFTS)), np.int32)
+    lost = np.empty((n, len(_SHIFTS)), np.int32)
+    for k, (dy, dx) in enumerate(_SHIFTS):
+        moved = (a == padded[:, m + dy : m + dy + h, m + dx : m + dx + w]) & opaque  # a[p] vs b[p + s]
+        gained[:, k] = (moved & ~in_place).reshape(n, -1).sum(axis=1)
+        lost[:, k] = (in_place & ~moved).reshape(n, -1).sum(axis=1)
+    return gained, lost
+
+
+def _references(grid: SheetGrid, r: int, f: int) -> List[Tuple[int, int]]:
+    refs = [(r, g) for g in _neighbours(grid, r, f)]
+    if f == 0:  # a row's first frame is the rest pose, shared by every animation of that facing
+        facing = grid.layout.rows[r].facing
+        if facing is not None:
+            refs += [(q, 0) for q, spec in enumerate(grid.layout.rows)
+                     if q != r and spec.facing == facing and grid.valid[q, 0]]
+    return refs
+
+
+def shift_evidence(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Per cell: ``(evidence float [R,C] in [0,1], best shift int [R,C,2] as (dy,dx))``.
+
+    The best shift moves the frame onto its references; evidence is high when that move gains many exact pixel
+    matches and loses almost none (a rigid displacement of the whole frame), 0 when staying in place is best.
+    The offset that undoes the frame's displacement is ``best``; the frame was displaced by ``-best``.
+    """
+    keys = grid.keys() if keys is None else keys
+    n_rows, n_cols = grid.valid.shape
+    pairs = [(r, f, q, g) for r, f in zip(*np.nonzero(grid.valid)) for q, g in _references(grid, int(r), int(f))]
+    evidence = np.zeros((n_rows, n_cols))
+    best = np.zeros((n_rows, n_cols, 2), int)
+    if not pairs:
+        return evidence, best
+    idx = np.array(pairs)
+    gained, lost = _gain_loss(keys[idx[:, 0], idx[:, 1]], keys[idx[:, 2], idx[:, 3]])
+    cell = idx[:, 0] * n_cols + idx[:, 1]
+    G = np.zeros((n_rows * n_cols, len(_SHIFTS)))
+    L = np.zeros_like(G)
+    np.add.at(G, cell, gained)
+    np.add.at(L, cell, lost)
+    net = G - L
+    k = net.argmax(axis=1)
+    rows = np.arange(len(k))
+    g, l = G[rows, k], L[rows, k]
+    ev = np.where(k == _ZERO, 0.0, (g - l) / (g + l + 1.0) * np.minimum(1.0, (g - l) / 30.0))
+    evidence = np.clip(ev, 0, 1).reshape(n_rows, n_cols)
+    best = np.array(_SHIFTS)[k].reshape(n_rows, n_cols, 2)
+    return evidence, best
+
+
+def find_shifts(grid: SheetGrid, keys: Optional[np.ndarray] = None, layer: Optional[str] = None) -> List[Flag]:
+    evidence, best = shift_evidence(grid, keys)
+    groups = grid.facing_groups()
+    group_of = {r: g for g in groups for r in g}
+    flags = []
+    for r, f in zip(*np.nonzero(evidence > SHIFT_THRESHOLD)):
+        r, f = int(r), int(f)
+        dy, dx = best[r, f]
+        shared = [q for q in group_of[r] if q != r and grid.valid[q, f] and evidence[q, f] > 0.3
+                  and best[q, f, 0] == dy and abs(best[q, f, 1]) == abs(dx)]
+        if shared:  # every facing does it: the animation's own motion (a bob, a lean)
+            continue
+        what = f"layer {layer}" if layer else "the frame"
+        flags.append(Flag(r, f, "shift", _score(evidence[r, f], SHIFT_THRESHOLD), f"{what} sits {_offset(-dy, -dx)} "
+                          "from where the animation puts it; moved back it matches its neighbours", layer=layer))
+    return flags
+
+
+def _offset(dy: int, dx: int) -> str:
+    parts = []
+    if dx:
+        parts.append(f"{abs(dx)} px {'right' if dx > 0 else 'left'}")
+    if dy:
+        parts.append(f"{abs(dy)} px {'down' if dy > 0 else 'up'}")
+    return " and ".join(parts)
+
+
+# --- order -----------------------------------------------------------------------------------------------------------
+
+
+def _distance(keys: np.ndarray, r: int, f: int, g: int) -> float:
+    a, b = keys[r, f], keys[r, g]
+    union = int(((a != 0) | (b != 0)).sum())
+    return float((a != b).sum()) / max(union, 1)
+
+
+def order_evidence(grid: SheetGrid, keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Per cell: ``(repeat float [R,C], swap float [R,C])``. ``repeat[r,f]``: frame f is (nearly) frame f-1 while
+    the row otherwise moves on; ``swap[r,f]``: how much shorter the row's path gets with frames f and f+1 swapped."""
+    n_rows, n_cols = grid.valid.shape
+    repeat = np.zeros((n_rows, n_cols))
+    swap = np.zeros((n_rows, n_cols))
+    for r in range(n_rows):
+        T = grid.row_frames(r)
+        if T < 3 or not grid.valid[r, :T].all():
+            continue
+        d = np.array([[_distance(keys, r, i, j) if i != j else 0.0 for j in range(T)] for i in range(T)])
+        steps = np.array([d[i, i + 1] for i in range(T - 1)])
+        typical = float(np.median(steps))
+        for f in range(1, T):
+            repeat[r, f] = typical if steps[f - 1] == 0 else 0.0  # an exact copy of the previous frame
+        loops = d[T - 1, 0] <= 1.5 * typical  # a cycle (walk): the last frame leads back to the first
+
+        def ctx(i: int) -> Optional[int]:
+            return i % T if loops else (i if 0 <= i < T else None)
+
+        for f in range(T - 1):
+            before = d[f, f + 1]
+            after = d[f + 1, f]
+            p, n = ctx(f - 1), ctx(f + 2)
+            if p is not None and p not in (f, f + 1):
+                before += d[p, f]
+                after += d[p, f + 1]
+            if n is not None and n not in (f, f + 1):
+                before += d[f + 1, n]
+                after += d[f, n]
+            swap[r, f] = (before - after) / max(before, 1e-6)
+    return repeat, swap
+
+
+def find_order(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> List[Flag]:
+    keys = grid.keys() if keys is None else keys
+    repeat, swap = order_evidence(grid, keys)
+    group_of = {r: g for g in grid.facing_groups() for r in g}
+    flags = []
+    for r, f in zip(*np.nonzero(repeat > REPEAT_THRESHOLD)):
+        r, f = int(r), int(f)
+        if any(repeat[q, f] > REPEAT_THRESHOLD / 3 for q in group_of[r] if q != r):
+            continue
+        flags.append(Flag(r, f, "order", _score(repeat[r, f], REPEAT_THRESHOLD),
+                          f"repeats frame {f - 1} where the animation moves on"))
+    for r, f in zip(*np.nonzero(swap > SWAP_THRESHOLD)):
+        r, f = int(r), int(f)
+        others = [swap[q, f] for q in group_of[r] if q != r]
+        margin = swap[r, f] - max([0.0] + others)
+        if margin <= SWAP_THRESHOLD:
+            continue
+        for cell in (f, f + 1):
+            flags.append(Flag(r, cell, "order", _score(margin, SWAP_THRESHOLD),
+                              f"frames {f} and {f + 1} look swapped: the motion runs smoother in the other order"))
+    return flags
+
+
+# --- all together ----------------------------------------------------------------------------------------------------
+
+
+def check_grid(grid: SheetGrid, kinds: Sequence[str] = KINDS) -> List[Flag]:
+    """Every flag of ``kinds`` for one sheet, sorted by row, frame and kind."""
+    keys = grid.keys()
+    flags: List[Flag] = []
+    specks = find_specks(grid) if "speck" in kinds else []
+    flags += specks
+    if "hole" in kinds:
+        flags += find_holes(grid, keys)
+    if "colour" in kinds:
+        exclude = np.zeros(grid.alpha.shape, bool)
+        for fl in specks:
+            for y, x in fl.pixels:
+                exclude[fl.row, fl.frame, y, x] = True
+        flags += find_colours(grid, exclude, keys)
+    if "shift" in kinds:
+        flags += find_shifts(grid, keys)
+    if "order" in kinds:
+        flags += find_order(grid, keys)
+    flags.sort(key=lambda fl: (fl.row, fl.frame, KINDS.index(fl.kind), fl.layer or ""))
+    return flags

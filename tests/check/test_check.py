@@ -1,0 +1,166 @@
+"""The sheet doctor (motionmap check): each defect kind on small synthetic sheets, the JSON form, exit codes and
+bad inputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from motionmap.check.components import label_components
+from motionmap.check.detect import check_grid
+from motionmap.check.grid import sheet_grid
+from motionmap.check.inject import INJECTORS
+from motionmap.cli import main
+from motionmap.io.images import write_png
+from motionmap.synth import SYNTH_LAYOUT, render_sheet, sample_character
+
+
+@pytest.fixture(scope="module")
+def synth_sheet() -> np.ndarray:
+    return render_sheet(sample_character(0))  # uint8 [1280, 512, 4]: 20 rows (5 actions x 4 facings) of 8 frames
+
+
+@pytest.fixture(scope="module")
+def clean_flags(synth_sheet):
+    return check_grid(sheet_grid(synth_sheet, SYNTH_LAYOUT))
+
+
+def test_clean_synthetic_sheet_has_no_flags(clean_flags):
+    assert clean_flags == []
+
+
+# Seeds whose random cell allows the defect (checked: each injects at an inner frame of some row).
+@pytest.mark.parametrize("kind,seed", [("hole", 1), ("speck", 0), ("shift", 1), ("order", 1), ("colour", 0)])
+def test_each_kind_is_found_where_it_was_injected(synth_sheet, clean_flags, kind, seed):
+    rng = np.random.default_rng(seed)
+    grid = sheet_grid(synth_sheet.copy(), SYNTH_LAYOUT)
+    r = int(rng.integers(len(SYNTH_LAYOUT.rows)))
+    f = int(rng.integers(1, grid.row_frames(r) - 1))
+    cells = INJECTORS[kind](grid, r, f, rng)
+    assert cells, "the injector found no room at this cell"
+    assert not np.array_equal(grid.cells.transpose(0, 2, 1, 3, 4).reshape(synth_sheet.shape), synth_sheet)
+    flags = check_grid(grid)
+    hits = [fl for fl in flags if fl.kind == kind and (fl.row, fl.frame) in cells]
+    assert hits, f"{kind} at {cells} not found; flags: {[(fl.row, fl.frame, fl.kind) for fl in flags]}"
+    assert all(0 < fl.score <= 1 for fl in flags)
+    assert not [fl for fl in clean_flags if (fl.row, fl.frame) in cells]
+
+
+def test_speck_far_from_everything_is_flagged_with_its_pixels(synth_sheet):
+    grid = sheet_grid(synth_sheet.copy(), SYNTH_LAYOUT)
+    assert not grid.cells[2, 3, 1:4, 1:4, 3].any()  # the corner of that cell is empty
+    grid.cells[2, 3, 2, 2] = (200, 30, 30, 255)
+    specks = [fl for fl in check_grid(grid) if fl.kind == "speck"]
+    assert [(fl.row, fl.frame, fl.pixels) for fl in specks] == [(2, 3, [(2, 2)])]
+
+
+def test_components_split_and_count():
+    mask = np.zeros((2, 6, 6), bool)
+    mask[0, 0, 0] = mask[0, 1, 1] = True  # diagonal: one 8-connected component, two 4-connected ones
+    mask[1, 5, 5] = True
+    labels8, sizes8 = label_components(mask, 8)
+    labels4, sizes4 = label_components(mask, 4)
+    assert labels8[0, 0, 0] == labels8[0, 1, 1] and sizes8[0, 0, 0] == 2
+    assert labels4[0, 0, 0] != labels4[0, 1, 1] and sizes4[0, 0, 0] == 1
+    assert labels8[1, 5, 5] not in (labels8[0, 0, 0], -1)
+    assert (labels8[~mask] == -1).all() and (sizes8[~mask] == 0).all()
+
+
+# --- the command ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def small_sheets(tmp_path, synth_sheet):
+    """A clean 8x4 grid of 64x64 frames (the walk rows) and the same with a speck; as PNG files."""
+    clean = np.ascontiguousarray(synth_sheet[: 4 * 64])
+    bad = clean.copy()
+    assert not bad[64 + 2 : 64 + 5, 3 * 64 + 2 : 3 * 64 + 5, 3].any()
+    bad[64 + 3, 3 * 64 + 3] = (20, 200, 20, 255)  # row 1, frame 3
+    return write_png(tmp_path / "clean.png", clean), write_png(tmp_path / "bad.png", bad)
+
+
+def test_exit_0_when_nothing_flagged(small_sheets, capsys):
+    clean, _ = small_sheets
+    assert main(["check", str(clean), "--frame-size", "64x64"]) == 0
+    assert "nothing flagged" in capsys.readouterr().out
+
+
+def test_exit_1_table_json_and_picture(small_sheets, tmp_path, capsys):
+    clean, bad = small_sheets
+    out_json, out_png = tmp_path / "flags.json", tmp_path / "flags.png"
+    code = main(["check", str(bad), str(clean), "--frame-size", "64x64", "--json", str(out_json),
+                 "--picture", str(out_png)])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "speck" in out and "row1" in out
+    data = json.loads(out_json.read_text())
+    assert data == {"sheets": [
+        {"path": str(bad), "flags": [{"row": 1, "frame": 3, "animation": "row1", "facing": None, "kind": "speck",
+                                      "score": data["sheets"][0]["flags"][0]["score"]}]},
+        {"path": str(clean), "flags": []},
+    ]}
+    assert 0.5 <= data["sheets"][0]["flags"][0]["score"] <= 1
+    from motionmap.io.images import read_image
+
+    pic = read_image(tmp_path / "flags-1.png")
+    assert pic.shape[:2] == (256, 512)
+    box = pic[64:128, 3 * 64 : 4 * 64, :3].reshape(-1, 3)
+    assert ((box == (240, 140, 0)).all(axis=1)).any()  # the speck's box colour
+    assert (tmp_path / "flags-2.png").is_file()
+    # The outputs exist now: a second run refuses to overwrite them, exit 2.
+    assert main(["check", str(bad), "--frame-size", "64x64", "--json", str(out_json)]) == 2
+
+
+@pytest.mark.parametrize("case", ["missing", "corrupt", "wrong_size", "bad_frame_size", "frame_size_not_dividing",
+                                  "nothing"])
+def test_bad_input_exits_2_with_one_line(case, small_sheets, tmp_path, capsys):
+    clean, _ = small_sheets
+    args = {
+        "missing": ["check", str(tmp_path / "nope.png")],
+        "corrupt": ["check", str(_corrupt(tmp_path))],
+        "wrong_size": ["check", str(clean)],  # 512x256 is no LPC sheet and has no --frame-size
+        "bad_frame_size": ["check", str(clean), "--frame-size", "sixty"],
+        "frame_size_not_dividing": ["check", str(clean), "--frame-size", "100x100"],
+        "nothing": ["check"],
+    }[case]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("motionmap: error: ") and "\n" not in err and "Traceback" not in err
+    assert not list(tmp_path.glob("*.json"))
+
+
+def _corrupt(tmp_path):
+    path = tmp_path / "corrupt.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    return path
+
+
+def test_layers_flag_a_moved_layer(tmp_path, synth_sheet):
+    """--layers: a layer moved 2 px up and 1 px right in one frame is flagged ``shift`` on that layer."""
+    from motionmap.check.inject import _shift_rgba
+    from motionmap.layout import LPC_LAYOUT
+
+    # An LPC-sized character of two layers: the synthetic sprite as the body, a recoloured copy of it on top.
+    body = np.zeros((1344, 832, 4), np.uint8)
+    body[:1280, :512] = synth_sheet
+    top = sheet_grid(body.copy(), LPC_LAYOUT)
+    top.cells[..., :3] = 255 - top.cells[..., :3]
+    top.cells[9, 4] = _shift_rgba(top.cells[9, 4], -2, 1)
+    folder = tmp_path / "hero"
+    folder.mkdir()
+    write_png(folder / "body.png", body)
+    write_png(folder / "hair.png", top.cells.transpose(0, 2, 1, 3, 4).reshape(body.shape))
+    out_json = tmp_path / "layers.json"
+    assert main(["check", "--layers", str(folder), "--json", str(out_json)]) == 1
+    flags = json.loads(out_json.read_text())["sheets"][0]["flags"]
+    on_layer = [fl for fl in flags if fl.get("layer") == "hair"]
+    assert [(fl["row"], fl["frame"], fl["kind"]) for fl in on_layer] == [(9, 4, "shift")]
+
+
+def test_data_lpc_check_reports(capsys, tmp_path, lpc_root):
+    assert main(["data", "lpc", "--layers", str(lpc_root), "--out", str(tmp_path / "d"), "--characters", "2",
+                 "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "checked 2 characters:" in out
