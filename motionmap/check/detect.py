@@ -37,10 +37,18 @@ HOLE_MAX = 16
 RARE_MAX = 12
 FAMILY_DISTANCE = 3
 PATCH_MATCH = 0.85
-COLOUR_PATCH_MATCH = 0.7
-SHIFT_THRESHOLD = 0.8
+HOLE_MATCH = 0.7
+HOLE_SUPPORT = 1
+COLOUR_MATCH = 0.7
+COLOUR_SUPPORT = 1
+COLOUR_CONTEXT = False
+SHIFT_THRESHOLD = 0.5
+SHIFT_REACH = 2
 SWAP_THRESHOLD = 0.2
 REPEAT_THRESHOLD = 0.15
+ORDER_REACH = 2
+ORDER_MARGIN = 0.02
+TEMPLATE_FIT = 0.5
 
 
 @dataclass
@@ -102,6 +110,42 @@ def _predict_patch(keys: np.ndarray, r: int, f: int, comp: np.ndarray, refs: Lis
     return best, centre
 
 
+RECUR_RADIUS = 4
+
+
+def _same_facing_cells(grid: SheetGrid, r: int, f: int) -> np.ndarray:
+    """``int [K,2]``: the valid cells of row ``r`` and of the rows with its facing, except ``(r, f)`` itself."""
+    facing = grid.layout.rows[r].facing
+    rows = [q for q, spec in enumerate(grid.layout.rows) if q == r or (facing is not None and spec.facing == facing)]
+    cells = [(q, g) for q in rows for g in np.flatnonzero(grid.valid[q]) if (q, g) != (r, f)]
+    return np.array(cells, int).reshape(-1, 2)
+
+
+def recurrences(keys: np.ndarray, grid: SheetGrid, r: int, f: int, region: np.ndarray,
+                ring_width: int = 2) -> Tuple[np.ndarray, np.ndarray]:
+    """Where does the neighbourhood of ``region`` (``bool [h,w]`` of frame ``(r, f)``) recur in the sheet?
+
+    Looks in every other frame of the same facing, moved by up to :data:`RECUR_RADIUS` px. Returns
+    ``(match float [K*S], centre uint32 [K*S,n])``: for each (frame, shift), the fraction of the ring around
+    ``region`` (``ring_width`` px wide) that recurs exactly, and that frame's keys under ``region`` there.
+    """
+    cells = _same_facing_cells(grid, r, f)
+    ring = _dilate(region, ring_width) & ~region
+    if not len(cells) or not ring.any():
+        return np.zeros(0), np.zeros((0, int(region.sum())), np.uint32)
+    m = RECUR_RADIUS
+    h, w = region.shape
+    refs = np.zeros((len(cells), h + 2 * m, w + 2 * m), keys.dtype)
+    refs[:, m : m + h, m : m + w] = keys[cells[:, 0], cells[:, 1]]
+    ry, rx = np.nonzero(ring)
+    cy, cx = np.nonzero(region)
+    offsets = np.array([(dy, dx) for dy in range(-m, m + 1) for dx in range(-m, m + 1)])  # (S, 2)
+    ring_vals = refs[:, ry[None, :] + m + offsets[:, :1], rx[None, :] + m + offsets[:, 1:]]  # (K, S, n_ring)
+    match = (ring_vals == keys[r, f][ry, rx]).mean(axis=2)  # (K, S)
+    centre = refs[:, cy[None, :] + m + offsets[:, :1], cx[None, :] + m + offsets[:, 1:]]  # (K, S, n)
+    return match.reshape(-1), centre.reshape(-1, len(cy))
+
+
 # --- specks and holes ------------------------------------------------------------------------------------------------
 
 
@@ -160,51 +204,52 @@ def _enclosed_transparency(alpha: np.ndarray) -> Tuple[np.ndarray, np.ndarray, n
     return labels, sizes, enclosed
 
 
-def find_holes(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> List[Flag]:
-    keys = grid.keys() if keys is None else keys
+def small_enclosed_regions(grid: SheetGrid):
+    """Yield ``(row, frame, bool [h,w])`` for every enclosed transparent region of at most HOLE_MAX px."""
     n_rows, n_cols, h, w = grid.alpha.shape
     labels, sizes, enclosed = _enclosed_transparency(grid.alpha.reshape(-1, h, w))
-    enclosed_flat = enclosed & (sizes <= 4 * HOLE_MAX)
     labels, sizes, enclosed = (a.reshape(n_rows, n_cols, h, w) for a in (labels, sizes, enclosed))
-    flags = []
     for r, f in zip(*np.nonzero(grid.valid)):
         small = enclosed[r, f] & (sizes[r, f] <= HOLE_MAX)
-        if not small.any():
+        for lab in (np.unique(labels[r, f][small]) if small.any() else []):
+            yield int(r), int(f), labels[r, f] == lab
+
+
+def find_holes(grid: SheetGrid, keys: Optional[np.ndarray] = None, use_prior: bool = True) -> List[Flag]:
+    from motionmap.check.prior import natural_spot
+
+    keys = grid.keys() if keys is None else keys
+    flags = []
+    for r, f, comp in small_enclosed_regions(grid):
+        if use_prior and natural_spot(grid, "hole", int(r), int(f), comp):
             continue
-        refs = _references(grid, int(r), int(f))
-        if not refs:
+        # Predict the hole from the rest of the sheet: where its surroundings recur exactly, is the middle
+        # opaque (then these pixels went missing here) or see-through too (a gap the artist drew)?
+        match, centre = recurrences(keys, grid, int(r), int(f), comp)
+        if not len(match) or match.max() < HOLE_MATCH:
             continue
-        facing = grid.layout.rows[r].facing
-        same_row = np.array([q == r or (facing is not None and spec.facing == facing)
-                             for q, spec in enumerate(grid.layout.rows)])
-        same_facing = (same_row[:, None] & grid.valid).reshape(-1)
-        for lab in np.unique(labels[r, f][small]):
-            comp = labels[r, f] == lab
-            # A drawn gap recurs: see-through at the same place in another frame of the sheet with this facing.
-            grown = _dilate(comp, 1)
-            others = same_facing & ~np.eye(1, len(same_facing), int(r) * n_cols + int(f), dtype=bool)[0]
-            if enclosed_flat[others][:, grown].any():
-                continue
-            # The hole's surroundings recur in a neighbouring frame, opaque where this frame is see-through: a
-            # drawn gap (between arm and body) recurs see-through, and a changed pose does not recur at all.
-            match, centre = _predict_patch(keys, int(r), int(f), comp, refs)
-            if centre is None or match < PATCH_MATCH or (centre == 0).any():
-                continue
-            cover = match
-            ys, xs = np.nonzero(comp)
-            n = int(comp.sum())
-            flags.append(Flag(int(r), int(f), "hole", _score(cover - PATCH_MATCH + 0.05, 0.05),
-                              f"{n} transparent px enclosed by the character at ({int(xs.mean())},{int(ys.mean())}), "
-                              "opaque in the neighbouring frames", pixels=list(zip(ys.tolist(), xs.tolist()))))
+        good = match >= HOLE_MATCH
+        if (centre[good] == 0).any():
+            continue
+        support = int(len(np.unique(np.flatnonzero(good) // (2 * RECUR_RADIUS + 1) ** 2)))
+        if support < HOLE_SUPPORT:
+            continue
+        cover = float(match.max())
+        ys, xs = np.nonzero(comp)
+        n = int(comp.sum())
+        flags.append(Flag(int(r), int(f), "hole", _score(cover - HOLE_MATCH + 0.05, 0.05),
+                          f"{n} transparent px enclosed by the character at ({int(xs.mean())},{int(ys.mean())}), "
+                          f"opaque where its surroundings recur in {support} other frames", pixels=list(zip(ys.tolist(), xs.tolist()))))
     return flags
 
 
 # --- colours ---------------------------------------------------------------------------------------------------------
 
 
-def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None, keys: Optional[np.ndarray] = None) -> List[Flag]:
-    keys = grid.keys() if keys is None else keys
-    """exclude: optional ``bool [R,C,h,w]`` of pixels already explained (specks)."""
+def lonely_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None):
+    """The sheet's colour outliers: opaque colours used in one frame only, at most RARE_MAX times, with no family of
+    near-identical colours (within FAMILY_DISTANCE) in the sheet. Returns ``(by_cell, ctx)``: ``by_cell`` maps a
+    flat cell index to ``bool [h,w]`` pixels, ``ctx`` holds what :func:`find_colours` reports about them."""
     cells = grid.cells
     n_rows, n_cols, h, w = cells.shape[:4]
     solid = (cells[..., 3] == 255) & grid.valid[:, :, None, None]
@@ -215,39 +260,63 @@ def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None, keys: Op
     cell_id = np.broadcast_to(np.arange(n_rows * n_cols).reshape(n_rows, n_cols, 1, 1), solid.shape)
     values, inverse, counts = np.unique(code[solid], return_inverse=True, return_counts=True)
     if not len(values):
-        return []
+        return {}, None
     first_cell = np.full(len(values), -1)
     first_cell[inverse] = cell_id[solid]
     n_cells = np.bincount(np.unique(inverse * (n_rows * n_cols) + cell_id[solid]) // (n_rows * n_cols),
                           minlength=len(values))
     rare = np.flatnonzero((counts <= RARE_MAX) & (n_cells == 1))
     if not len(rare):
-        return []
+        return {}, None
     palette = np.stack([(values >> 16) & 255, (values >> 8) & 255, values & 255], axis=1)  # (P, 3)
     dist = np.abs(palette[rare][:, None, :] - palette[None, :, :]).max(axis=2)  # (rare, P)
     family = ((dist <= FAMILY_DISTANCE) & (dist > 0)) * counts[None, :]
     lonely = rare[family.sum(axis=1) <= RARE_MAX]
     if not len(lonely):
-        return []
+        return {}, None
     frequent = counts >= 4 * RARE_MAX
     by_cell: Dict[int, List[int]] = {}
     for v in lonely:
         by_cell.setdefault(int(first_cell[v]), []).append(int(v))
+    by_mask = {}
+    for cid, vs in by_cell.items():
+        r, f = divmod(cid, n_cols)
+        by_mask[cid] = (solid[r, f] & np.isin(code[r, f], values[vs]), vs)
+    return by_mask, (palette, counts, frequent, n_cols, solid, code, inverse)
+
+
+def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None,
+                 keys: Optional[np.ndarray] = None, use_prior: bool = True) -> List[Flag]:
+    """exclude: optional ``bool [R,C,h,w]`` of pixels already explained (specks)."""
+    from motionmap.check.prior import natural_spot
+
+    keys = grid.keys() if keys is None else keys
+    by_mask, ctx = lonely_colours(grid, exclude)
+    if not by_mask:
+        return []
+    palette, counts, frequent, n_cols, solid, code, inverse = ctx
     flags = []
     count_of = np.zeros(code.shape, np.int64)
     count_of[solid] = counts[inverse]
-    for cid, vs in by_cell.items():
+    for cid, (mask, vs) in by_mask.items():
         r, f = divmod(cid, n_cols)
-        mask = solid[r, f] & np.isin(code[r, f], values[vs])
-        # Confident-learning style: a rare colour amid the sheet's common colours stands out; amid other rare
-        # colours (a noisy texture, semi-transparent blends) it is how the art is drawn.
-        ring = _dilate(mask, 1) & ~mask & solid[r, f]
-        context = float(np.median(count_of[r, f][ring])) if ring.any() else 0.0
-        if context < 4 * RARE_MAX:
+        if use_prior and natural_spot(grid, "colour", r, f, mask):
             continue
-        # ... and where the same spot recurs in a neighbouring frame, it was drawn in a common colour there.
-        match, centre = _predict_patch(keys, r, f, mask, _references(grid, r, f))
-        if centre is None or match < COLOUR_PATCH_MATCH or (centre == 0).any():
+        if COLOUR_CONTEXT:
+            # A rare colour amid the sheet's common colours stands out; amid other rare colours (a noisy
+            # texture, semi-transparent blends) it is how the art is drawn.
+            ring = _dilate(mask, 1) & ~mask & solid[r, f]
+            context = float(np.median(count_of[r, f][ring])) if ring.any() else 0.0
+            if context < 4 * RARE_MAX:
+                continue
+        # Predict the spot from the rest of the sheet: where its surroundings recur exactly, it is drawn in the
+        # sheet's usual colours, so these pixels were recoloured here.
+        match, centre = recurrences(keys, grid, r, f, mask)
+        if not len(match):
+            continue
+        good = (match >= COLOUR_MATCH) & (centre != 0).all(axis=1)
+        support = int(len(np.unique(np.flatnonzero(good) // (2 * RECUR_RADIUS + 1) ** 2)))
+        if support < COLOUR_SUPPORT:
             continue
         ys, xs = np.nonzero(mask)
         near = dist_to_frequent = None
@@ -259,7 +328,7 @@ def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None, keys: Op
         what = (f"a near miss of #{near[0]:02x}{near[1]:02x}{near[2]:02x} (off by {dist_to_frequent})"
                 if near is not None and dist_to_frequent <= 32 else "not used anywhere else in the sheet")
         c = palette[vs[0]]
-        flags.append(Flag(r, f, "colour", _score(2.0 - len(vs) / (len(vs) + 4), 1.0),
+        flags.append(Flag(r, f, "colour", _score(float(match[good].max()) - COLOUR_MATCH + 0.05, 0.05),
                           f"{len(ys)} px in #{c[0]:02x}{c[1]:02x}{c[2]:02x}" + (f" (+{len(vs) - 1} more colours)"
                                                                                  if len(vs) > 1 else "")
                           + f", {what}", pixels=list(zip(ys.tolist(), xs.tolist()))))
@@ -291,8 +360,11 @@ def _gain_loss(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return gained, lost
 
 
-def _references(grid: SheetGrid, r: int, f: int) -> List[Tuple[int, int]]:
-    refs = [(r, g) for g in _neighbours(grid, r, f)]
+def _references(grid: SheetGrid, r: int, f: int, reach: int = 1) -> List[Tuple[int, int]]:
+    """The frames a frame should look like: up to ``reach`` frames either side in its row, and for a row's first
+    frame the first frames of the other rows with its facing."""
+    refs = [(r, g) for g in range(f - reach, f + reach + 1)
+            if g != f and 0 <= g < grid.cells.shape[1] and grid.valid[r, g]]
     if f == 0:  # a row's first frame is the rest pose, shared by every animation of that facing
         facing = grid.layout.rows[r].facing
         if facing is not None:
@@ -310,7 +382,8 @@ def shift_evidence(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> Tuple[
     """
     keys = grid.keys() if keys is None else keys
     n_rows, n_cols = grid.valid.shape
-    pairs = [(r, f, q, g) for r, f in zip(*np.nonzero(grid.valid)) for q, g in _references(grid, int(r), int(f))]
+    pairs = [(r, f, q, g) for r, f in zip(*np.nonzero(grid.valid))
+             for q, g in _references(grid, int(r), int(f), reach=SHIFT_REACH)]
     evidence = np.zeros((n_rows, n_cols))
     best = np.zeros((n_rows, n_cols, 2), int)
     if not pairs:
@@ -333,16 +406,23 @@ def shift_evidence(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> Tuple[
 
 
 def find_shifts(grid: SheetGrid, keys: Optional[np.ndarray] = None, layer: Optional[str] = None) -> List[Flag]:
+    from motionmap.check.prior import natural_shifts
+
     evidence, best = shift_evidence(grid, keys)
-    groups = grid.facing_groups()
-    group_of = {r: g for g in groups for r in g}
+    group_of = {r: g for g in grid.facing_groups() for r in g}
     flags = []
     for r, f in zip(*np.nonzero(evidence > SHIFT_THRESHOLD)):
         r, f = int(r), int(f)
-        dy, dx = best[r, f]
+        dy, dx = (int(v) for v in best[r, f])
+        if (dy, dx) in natural_shifts(grid, r, f):  # clean LPC sheets move this frame this way
+            continue
         shared = [q for q in group_of[r] if q != r and grid.valid[q, f] and evidence[q, f] > 0.3
                   and best[q, f, 0] == dy and abs(best[q, f, 1]) == abs(dx)]
         if shared:  # every facing does it: the animation's own motion (a bob, a lean)
+            continue
+        again = [g for g in range(evidence.shape[1]) if abs(g - f) > 1 and evidence[r, g] > 0.3
+                 and tuple(best[r, g]) == (dy, dx)]
+        if again:  # the row does it again elsewhere: a cycle's bob (walk and run bob twice per cycle)
             continue
         what = f"layer {layer}" if layer else "the frame"
         flags.append(Flag(r, f, "shift", _score(evidence[r, f], SHIFT_THRESHOLD), f"{what} sits {_offset(-dy, -dx)} "
@@ -402,7 +482,37 @@ def order_evidence(grid: SheetGrid, keys: np.ndarray) -> Tuple[np.ndarray, np.nd
     return repeat, swap
 
 
+def template_misplacement(grid: SheetGrid, template: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """How much more each frame looks like another frame of its row than like its own, by silhouette against the
+    LPC template (``float [R,C,h,w]``, see :func:`motionmap.check.prior.lpc_template`).
+
+    Returns ``(misplacement float [R,C], fit float [R,C])``: misplacement = max over the other frames j within
+    :data:`ORDER_REACH` of IoU(frame, template j) - IoU(frame, template of its own cell) (> 0: misplaced); fit = the
+    soft IoU with its own cell's template."""
+    n_rows, n_cols = grid.valid.shape
+    alpha = grid.alpha.astype(np.float32)
+    mis = np.zeros((n_rows, n_cols))
+    fit = np.zeros((n_rows, n_cols))
+    for r in range(n_rows):
+        T = min(grid.layout.rows[r].frames, n_cols)
+        frames, tmpl = alpha[r, :T], template[r, :T]
+        inter = np.einsum("ihw,jhw->ij", frames, tmpl)
+        union = frames.reshape(T, -1).sum(1)[:, None] + tmpl.reshape(T, -1).sum(1)[None, :] - inter
+        S = inter / np.maximum(union, 1e-6)  # (T, T)
+        for i in range(T):
+            if not grid.valid[r, i]:
+                continue
+            fit[r, i] = S[i, i]
+            others = [j for j in range(i - ORDER_REACH, i + ORDER_REACH + 1) if j != i and 0 <= j < T]
+            if others:
+                mis[r, i] = max(S[i, j] for j in others) - S[i, i]
+    return mis, fit
+
+
 def find_order(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> List[Flag]:
+    from motionmap.check.prior import lpc_template, natural_misplacement, natural_swap
+    from motionmap.layout import LPC_LAYOUT
+
     keys = grid.keys() if keys is None else keys
     repeat, swap = order_evidence(grid, keys)
     group_of = {r: g for g in grid.facing_groups() for r in g}
@@ -413,10 +523,23 @@ def find_order(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> List[Flag]
             continue
         flags.append(Flag(r, f, "order", _score(repeat[r, f], REPEAT_THRESHOLD),
                           f"repeats frame {f - 1} where the animation moves on"))
+    template = lpc_template() if grid.layout == LPC_LAYOUT else None
+    if template is not None:
+        mis, fit = template_misplacement(grid, template)
+        if np.median(fit[grid.valid]) >= TEMPLATE_FIT:
+            # A character in the LPC layout: its frames must look like their own cell of the template.
+            for r, f in zip(*np.nonzero(mis > 0)):
+                r, f = int(r), int(f)
+                margin = mis[r, f] - natural_misplacement(grid, r, f)
+                if margin <= ORDER_MARGIN or any(fl.row == r and fl.frame == f for fl in flags):
+                    continue
+                flags.append(Flag(r, f, "order", _score(margin, ORDER_MARGIN),
+                                  "looks like another frame of this animation: frames swapped or repeated"))
+            return flags
     for r, f in zip(*np.nonzero(swap > SWAP_THRESHOLD)):
         r, f = int(r), int(f)
         others = [swap[q, f] for q in group_of[r] if q != r]
-        margin = swap[r, f] - max([0.0] + others)
+        margin = swap[r, f] - max([natural_swap(grid, r, f)] + others)
         if margin <= SWAP_THRESHOLD:
             continue
         for cell in (f, f + 1):
@@ -442,9 +565,11 @@ def check_grid(grid: SheetGrid, kinds: Sequence[str] = KINDS) -> List[Flag]:
             for y, x in fl.pixels:
                 exclude[fl.row, fl.frame, y, x] = True
         flags += find_colours(grid, exclude, keys)
+    order = find_order(grid, keys) if "order" in kinds else []
+    flags += order
     if "shift" in kinds:
-        flags += find_shifts(grid, keys)
-    if "order" in kinds:
-        flags += find_order(grid, keys)
+        # Frames in the wrong order also look displaced against their neighbours: the order flag explains them.
+        near_order = {(fl.row, fl.frame + d) for fl in order for d in (-1, 0, 1)}
+        flags += [fl for fl in find_shifts(grid, keys) if (fl.row, fl.frame) not in near_order]
     flags.sort(key=lambda fl: (fl.row, fl.frame, KINDS.index(fl.kind), fl.layer or ""))
     return flags
