@@ -1,7 +1,4 @@
-"""How well one frame matches another under small whole-frame shifts (pixel-exact, the way pixel art is drawn).
-
-Frames are packed keys ``uint32 [N,h,w]`` (:meth:`motionmap.check.grid.SheetGrid.keys`: 0 = transparent).
-"""
+"""Small whole-frame moves of pixel-art frames and masks: shifts, the list of shifts searched, dilation."""
 
 from __future__ import annotations
 
@@ -28,34 +25,16 @@ def shift_frames(keys: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def shifted_mismatch(a: np.ndarray, b: np.ndarray, max_shift: int = MAX_SHIFT) -> np.ndarray:
-    """``int32 [N,S]``: for each pair ``(a[i], b[i])`` and each shift of :func:`shift_list`, how many pixels of
-    ``a`` moved by that shift differ from ``b`` (colour or opacity). a, b: ``uint32 [N,h,w]``."""
-    a, b = np.asarray(a), np.asarray(b)
-    n, h, w = a.shape
-    m = max_shift
-    padded = np.zeros((n, h + 2 * m, w + 2 * m), a.dtype)
-    padded[:, m : m + h, m : m + w] = a
-    shifts = shift_list(max_shift)
-    out = np.empty((n, len(shifts)), np.int32)
-    for k, (dy, dx) in enumerate(shifts):
-        window = padded[:, m - dy : m - dy + h, m - dx : m - dx + w]
-        out[:, k] = (window != b).reshape(n, -1).sum(axis=1)
-    return out
+def shift_rgba(cell: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """An RGBA frame ``uint8 [h,w,4]`` moved by ``(dy, dx)``, transparent where nothing moved in."""
+    return np.moveaxis(shift_frames(np.moveaxis(cell, -1, 0), dy, dx), 0, -1)
 
 
-def shifted_matches(a: np.ndarray, b: np.ndarray, max_shift: int = MAX_SHIFT) -> np.ndarray:
-    """``int32 [N,S]``: for each pair and shift of :func:`shift_list`, how many opaque pixels of ``a`` moved by that
-    shift land on an opaque pixel of ``b`` of exactly the same colour. a, b: ``uint32 [N,h,w]``."""
-    a, b = np.asarray(a), np.asarray(b)
-    n, h, w = a.shape
-    m = max_shift
-    padded = np.zeros((n, h + 2 * m, w + 2 * m), a.dtype)
-    padded[:, m : m + h, m : m + w] = a
-    b_opaque = b != 0
-    shifts = shift_list(max_shift)
-    out = np.empty((n, len(shifts)), np.int32)
-    for k, (dy, dx) in enumerate(shifts):
-        window = padded[:, m - dy : m - dy + h, m - dx : m - dx + w]
-        out[:, k] = ((window == b) & b_opaque).reshape(n, -1).sum(axis=1)
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Square (Chebyshev) dilation of ``bool [...,h,w]`` by ``radius`` pixels."""
+    out = mask.copy()
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if dy or dx:
+                out |= shift_frames(mask, dy, dx)
     return out

@@ -1,20 +1,25 @@
 """The sheet doctor's detectors: which frames of a sheet do not fit the rest, and how.
 
-Classical and pixel-exact (pixel art is drawn from exactly repeated parts), calibrated on the sheet itself:
+Classical and pixel-exact (pixel art is drawn from exactly repeated parts); every test predicts a frame from the rest
+of its own sheet, and for LPC sheets also checks the prediction against what clean LPC sheets do at that cell
+(:mod:`motionmap.check.prior`, measured once on training characters and shipped):
 
-- ``speck``: a small opaque component (at most :data:`SPECK_MAX` px) detached from the character whose place is
-  empty in the neighbouring frames (no detached part of theirs within :data:`SPECK_RADIUS` px).
-- ``hole``: a small enclosed transparent component (at most :data:`HOLE_MAX` px) where the neighbouring frames have
-  no enclosed transparency nearby.
-- ``colour``: opaque pixels whose colour occurs in one frame only, a handful of times (at most :data:`RARE_MAX`), and
-  has no family of near-identical colours elsewhere in the sheet (semi-transparent blends make such families).
-- ``shift``: moving the frame as a whole by a few pixels makes it agree with its references (neighbouring frames;
-  for a row's first frame also the first frames of the other rows of the same facing) far better than it does in
-  place, and the other facings of the same animation do not share that offset (bobbing is shared by all facings).
-- ``order``: a frame identical to its predecessor where the other facings move on (a repeat), or two neighbouring
-  frames whose swap shortens the row's path through frame space where the other facings' paths do not.
+- ``speck``: a small detached opaque component (at most :data:`SPECK_MAX` px) with no detached part of the
+  neighbouring frames within :data:`SPECK_RADIUS` px.
+- ``hole``: a small enclosed transparent region (at most :data:`HOLE_MAX` px) whose surroundings recur exactly
+  elsewhere in the sheet (same facing, moved up to :data:`RECUR_RADIUS` px) with the middle opaque, and never with
+  it see-through (a drawn gap recurs see-through); not at a spot where clean LPC sheets have a gap.
+- ``colour``: pixels of a colour used in one frame only, at most :data:`RARE_MAX` times, with no family of
+  near-identical colours in the sheet, whose surroundings recur elsewhere drawn in the sheet's usual colours; not
+  at a spot where clean LPC sheets have a one-frame colour.
+- ``shift``: moving the frame as a whole by up to 3 px gains many exact pixel matches with the frames around it
+  and loses almost none (:func:`shift_evidence`), and the displacement is not the animation's own: not shared by
+  the other facings at that frame, not repeated elsewhere in the row (a cycle's bob), not one clean LPC sheets show.
+- ``order``: for LPC character sheets, a frame whose silhouette is more like the LPC template of another frame of
+  its row than its own (by more than clean sheets ever are); an exact copy of the previous frame where the other
+  facings move on; for other layouts, a swap of neighbours that shortens the row's path through frame space.
 
-Scores are in (0, 1]; a frame is flagged when its evidence exceeds the kind's threshold (score 0.5 at threshold).
+Scores are in (0, 1); 0.5 at a kind's threshold, towards 1 far above it.
 Input: a :class:`~motionmap.check.grid.SheetGrid`. Output: a list of :class:`Flag`.
 """
 
@@ -25,7 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from motionmap.check.align import MAX_SHIFT, shift_frames, shift_list
+from motionmap.check.align import MAX_SHIFT, dilate, shift_list
 from motionmap.check.components import label_components
 from motionmap.check.grid import SheetGrid
 
@@ -36,12 +41,10 @@ SPECK_RADIUS = 2
 HOLE_MAX = 16
 RARE_MAX = 12
 FAMILY_DISTANCE = 3
-PATCH_MATCH = 0.85
 HOLE_MATCH = 0.7
 HOLE_SUPPORT = 1
 COLOUR_MATCH = 0.7
 COLOUR_SUPPORT = 1
-COLOUR_CONTEXT = False
 SHIFT_THRESHOLD = 0.5
 SHIFT_REACH = 2
 SWAP_THRESHOLD = 0.2
@@ -62,6 +65,7 @@ class Flag:
     explanation: str
     layer: Optional[str] = None
     pixels: List[Tuple[int, int]] = field(default_factory=list)  # (y, x) within the cell, where it applies
+    move: Tuple[int, int] = (0, 0)  # shift: the (dy, dx) that puts the frame (or layer) back
 
 
 def _score(evidence: float, threshold: float) -> float:
@@ -72,42 +76,6 @@ def _score(evidence: float, threshold: float) -> float:
 
 def _neighbours(grid: SheetGrid, r: int, f: int) -> List[int]:
     return [g for g in (f - 1, f + 1) if 0 <= g < grid.cells.shape[1] and grid.valid[r, g]]
-
-
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Square dilation of ``bool [...,h,w]`` by ``radius`` pixels."""
-    out = mask.copy()
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            if dy or dx:
-                out |= shift_frames(mask, dy, dx)
-    return out
-
-
-def _predict_patch(keys: np.ndarray, r: int, f: int, comp: np.ndarray, refs: List[Tuple[int, int]],
-                   ring_width: int = 2) -> Tuple[float, Optional[np.ndarray]]:
-    """Find the pixels ``comp`` (``bool [h,w]``) of frame ``(r, f)`` in its reference frames: the place (a reference
-    and a shift of up to MAX_SHIFT px) where the ring around ``comp`` recurs most exactly. Returns ``(match, centre)``:
-    the fraction of ring pixels that match there, and the reference's keys under ``comp`` there (None if no ring)."""
-    ring = _dilate(comp, ring_width) & ~comp
-    if not ring.any() or not refs:
-        return 0.0, None
-    ys, xs = np.nonzero(ring)
-    cy, cx = np.nonzero(comp)
-    h, w = comp.shape
-    want = keys[r, f][ys, xs]
-    best, centre = -1.0, None
-    for q, g in refs:
-        for dy, dx in _SHIFTS:
-            yy, xx = ys + dy, xs + dx
-            inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-            got = np.zeros_like(want)
-            got[inside] = keys[q, g][yy[inside], xx[inside]]
-            match = float((got == want).mean())
-            if match > best:
-                py, px = np.clip(cy + dy, 0, h - 1), np.clip(cx + dx, 0, w - 1)
-                best, centre = match, keys[q, g][py, px]
-    return best, centre
 
 
 RECUR_RADIUS = 4
@@ -130,7 +98,7 @@ def recurrences(keys: np.ndarray, grid: SheetGrid, r: int, f: int, region: np.nd
     ``region`` (``ring_width`` px wide) that recurs exactly, and that frame's keys under ``region`` there.
     """
     cells = _same_facing_cells(grid, r, f)
-    ring = _dilate(region, ring_width) & ~region
+    ring = dilate(region, ring_width) & ~region
     if not len(cells) or not ring.any():
         return np.zeros(0), np.zeros((0, int(region.sum())), np.uint32)
     m = RECUR_RADIUS
@@ -163,7 +131,7 @@ def find_specks(grid: SheetGrid) -> List[Flag]:
     alpha = grid.alpha.reshape(-1, h, w)
     labels, sizes, detached = _detached_parts(alpha)
     labels, sizes, detached = (a.reshape(n_rows, n_cols, h, w) for a in (labels, sizes, detached))
-    near_detached = _dilate(detached, SPECK_RADIUS)
+    near_detached = dilate(detached, SPECK_RADIUS)
     flags = []
     for r, f in zip(*np.nonzero(grid.valid)):
         small = detached[r, f] & (sizes[r, f] <= SPECK_MAX)
@@ -296,19 +264,10 @@ def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None,
         return []
     palette, counts, frequent, n_cols, solid, code, inverse = ctx
     flags = []
-    count_of = np.zeros(code.shape, np.int64)
-    count_of[solid] = counts[inverse]
     for cid, (mask, vs) in by_mask.items():
         r, f = divmod(cid, n_cols)
         if use_prior and natural_spot(grid, "colour", r, f, mask):
             continue
-        if COLOUR_CONTEXT:
-            # A rare colour amid the sheet's common colours stands out; amid other rare colours (a noisy
-            # texture, semi-transparent blends) it is how the art is drawn.
-            ring = _dilate(mask, 1) & ~mask & solid[r, f]
-            context = float(np.median(count_of[r, f][ring])) if ring.any() else 0.0
-            if context < 4 * RARE_MAX:
-                continue
         # Predict the spot from the rest of the sheet: where its surroundings recur exactly, it is drawn in the
         # sheet's usual colours, so these pixels were recoloured here.
         match, centre = recurrences(keys, grid, r, f, mask)
@@ -426,7 +385,8 @@ def find_shifts(grid: SheetGrid, keys: Optional[np.ndarray] = None, layer: Optio
             continue
         what = f"layer {layer}" if layer else "the frame"
         flags.append(Flag(r, f, "shift", _score(evidence[r, f], SHIFT_THRESHOLD), f"{what} sits {_offset(-dy, -dx)} "
-                          "from where the animation puts it; moved back it matches its neighbours", layer=layer))
+                          "from where the animation puts it; moved back it matches its neighbours", layer=layer,
+                          move=(dy, dx)))
     return flags
 
 

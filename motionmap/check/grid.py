@@ -7,12 +7,19 @@ its row's frames (by the layout, trailing empty cells trimmed) and not fully tra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List
 
 import numpy as np
 
 from motionmap.layout import SheetLayout
 from motionmap.io.images import to_rgba
+
+
+def pack_keys(rgba: np.ndarray) -> np.ndarray:
+    """``uint8 [...,4] -> uint32 [...]``: each pixel's RGBA packed into one number; every transparent pixel is 0."""
+    c = rgba.astype(np.uint32)
+    k = (c[..., 0] << 24) | (c[..., 1] << 16) | (c[..., 2] << 8) | c[..., 3]
+    return np.where(c[..., 3] > 0, k, 0).astype(np.uint32)
 
 
 @dataclass
@@ -27,10 +34,8 @@ class SheetGrid:
         return self.cells[..., 3] > 0
 
     def keys(self) -> np.ndarray:
-        """``uint32 [R,C,h,w]``: each pixel's RGBA packed into one number; every transparent pixel is 0."""
-        c = self.cells.astype(np.uint32)
-        k = (c[..., 0] << 24) | (c[..., 1] << 16) | (c[..., 2] << 8) | c[..., 3]
-        return np.where(c[..., 3] > 0, k, 0).astype(np.uint32)
+        """``uint32 [R,C,h,w]``: :func:`pack_keys` of the cells."""
+        return pack_keys(self.cells)
 
     def row_frames(self, r: int) -> int:
         """How many frames row ``r`` has (its last valid cell + 1; 0 for an empty row)."""

@@ -12,7 +12,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from motionmap.check.align import shift_frames
+from motionmap.check.align import dilate, shift_frames, shift_rgba
 from motionmap.check.grid import SheetGrid
 
 Cells = Optional[List[Tuple[int, int]]]
@@ -60,7 +60,7 @@ def inject_speck(grid: SheetGrid, r: int, f: int, rng: np.random.Generator) -> C
     alpha = grid.cells[r, f, ..., 3] > 0
     if not alpha.any():
         return None
-    clear = ~_dilate(alpha, 3)
+    clear = ~dilate(alpha, 3)
     clear[:2] = clear[-2:] = False
     clear[:, :2] = clear[:, -2:] = False
     blob = _grow_blob(clear, int(rng.integers(1, 13)), rng)
@@ -70,14 +70,6 @@ def inject_speck(grid: SheetGrid, r: int, f: int, rng: np.random.Generator) -> C
     colour = colours[int(rng.integers(len(colours)))] if len(colours) else np.array([0, 0, 0, 255], np.uint8)
     grid.cells[r, f][blob] = colour
     return [(r, f)]
-
-
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    out = mask.copy()
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            out |= shift_frames(mask, dy, dx)
-    return out
 
 
 def random_offset(rng: np.random.Generator, max_shift: int = 3) -> Tuple[int, int]:
@@ -91,16 +83,11 @@ def random_offset(rng: np.random.Generator, max_shift: int = 3) -> Tuple[int, in
 def inject_shift(grid: SheetGrid, r: int, f: int, rng: np.random.Generator) -> Cells:
     """Move the whole frame by 1-3 px (its content must stay inside the cell)."""
     dy, dx = random_offset(rng)
-    moved = _shift_rgba(grid.cells[r, f], dy, dx)
+    moved = shift_rgba(grid.cells[r, f], dy, dx)
     if int((moved[..., 3] > 0).sum()) != int((grid.cells[r, f, ..., 3] > 0).sum()):
         return None
     grid.cells[r, f] = moved
     return [(r, f)]
-
-
-def _shift_rgba(cell: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """``uint8 [h,w,4]`` moved by ``(dy, dx)``, transparent where nothing moved in."""
-    return np.moveaxis(shift_frames(np.moveaxis(cell, -1, 0), dy, dx), 0, -1)
 
 
 def inject_order(grid: SheetGrid, r: int, f: int, rng: np.random.Generator) -> Cells:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import List, Sequence
+from typing import Sequence
 
 import numpy as np
 

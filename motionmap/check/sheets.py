@@ -10,13 +10,17 @@ from typing import Dict, List, Mapping, Optional, Union
 import numpy as np
 
 from motionmap.check.detect import Flag, check_grid, find_shifts
-from motionmap.check.grid import sheet_grid
+from motionmap.check.grid import SheetGrid, pack_keys, sheet_grid
 from motionmap.errors import MotionmapError
 from motionmap.io.images import read_image
 from motionmap.io.sheets import _check_sheet_size, detect_layout
 from motionmap.layout import LPC_LAYOUT, SheetLayout
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+# A layer flag stands when putting the layer back raises the composed frame's exact pixel matches with its
+# neighbouring frames by at least this factor.
+LAYER_GAIN = 1.02
 
 
 @dataclass
@@ -45,10 +49,36 @@ def check_layers(layers: Mapping[str, np.ndarray], layout: SheetLayout = LPC_LAY
     names = list(layers)
     composed = compose_layers([layers[k] for k in names])
     flags = check_sheet_array(composed, layout)
+    grids = {k: sheet_grid(layers[k], layout) for k in names}
+    whole = sheet_grid(composed, layout)
     for name in names[1:]:
-        flags += find_shifts(sheet_grid(layers[name], layout), layer=name)
+        flags += [fl for fl in find_shifts(grids[name], layer=name) if _moves_against_body(grids, name, whole, fl)]
     flags.sort(key=lambda fl: (fl.row, fl.frame, fl.layer or ""))
     return flags
+
+
+def _moves_against_body(grids: Mapping[str, SheetGrid], name: str, whole: SheetGrid, flag: Flag) -> bool:
+    """Does putting layer ``name`` back (``flag.move``) in its frame make the composed character match its
+    neighbouring frames better (more exactly equal pixels)? True for a layer that left the body; False for a layer
+    moving with the body (hair bobbing with the head), which moved back would sit off the body."""
+    from motionmap.check.align import shift_rgba
+    from motionmap.io.images import alpha_over
+
+    r, f = flag.row, flag.frame
+    fixed = None
+    for k, grid in grids.items():
+        cell = grid.cells[r, f]
+        if k == name:
+            cell = shift_rgba(cell, *flag.move)
+        fixed = cell.copy() if fixed is None else alpha_over(cell, fixed)
+    keys = whole.keys()
+    fixed_keys = pack_keys(fixed)
+    nbrs = [g for g in (f - 2, f - 1, f + 1, f + 2) if 0 <= g < whole.valid.shape[1] and whole.valid[r, g]]
+    if not nbrs:
+        return True
+    before = sum(int(((keys[r, f] == keys[r, g]) & (keys[r, g] != 0)).sum()) for g in nbrs)
+    after = sum(int(((fixed_keys == keys[r, g]) & (keys[r, g] != 0)).sum()) for g in nbrs)
+    return after > before * LAYER_GAIN
 
 
 def sheet_layout(sheet: np.ndarray, frame_size: Optional[str], name: str) -> SheetLayout:

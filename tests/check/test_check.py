@@ -139,7 +139,7 @@ def _corrupt(tmp_path):
 
 def test_layers_flag_a_moved_layer(tmp_path, synth_sheet):
     """--layers: a layer moved 2 px up and 1 px right in one frame is flagged ``shift`` on that layer."""
-    from motionmap.check.inject import _shift_rgba
+    from motionmap.check.align import shift_rgba
     from motionmap.layout import LPC_LAYOUT
 
     # An LPC-sized character of two layers: the synthetic sprite as the body, a recoloured copy of it on top.
@@ -147,7 +147,7 @@ def test_layers_flag_a_moved_layer(tmp_path, synth_sheet):
     body[:1280, :512] = synth_sheet
     top = sheet_grid(body.copy(), LPC_LAYOUT)
     top.cells[..., :3] = 255 - top.cells[..., :3]
-    top.cells[9, 4] = _shift_rgba(top.cells[9, 4], -2, 1)
+    top.cells[9, 4] = shift_rgba(top.cells[9, 4], -2, 1)
     folder = tmp_path / "hero"
     folder.mkdir()
     write_png(folder / "body.png", body)
