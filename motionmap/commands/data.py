@@ -1,7 +1,7 @@
 """``motionmap data``: build datasets (synthetic, from LPC layers, or imported from a user's sprites) and preview them.
 
     motionmap data synth --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
-    motionmap data lpc --layers DIR [--layers DIR2] --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
+    motionmap data lpc --layers DIR [--layers DIR2] --out DIR [--characters 64] [--seed 0] [--preview FILE.gif] [--check]
     motionmap data import INPUT... --out DIR [--frame-size WxH] [--rows NAMES|FILE] [--seed 0] [--preview FILE.gif]
     motionmap data preview --data DIR --out FILE.gif [--overwrite]
 
