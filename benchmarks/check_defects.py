@@ -8,7 +8,7 @@ random row, each kind in a different animation. A flag is a hit when its cell is
 kind is the defect's kind. Layer shifts (``--layers``): one Universal LPC layer (not the body) moved 1-3 px in one
 frame, checked with the layer sheets beside the composed sheet.
 
-    python benchmarks/check_defects.py --ulpc /work/shared/data/ulpc --lpc /work/shared/data/lpc --sheets 40
+    python benchmarks/check_defects.py --ulpc ULPC_TREE --lpc LPC_LAYERS --sheets 30 --layer-sheets 10
 
 Prints precision and recall per kind, false alarms per clean sheet and seconds per sheet.
 """
@@ -66,8 +66,8 @@ def inject_all(sheet: np.ndarray, rng: np.random.Generator):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--ulpc", type=Path, default=Path("/work/shared/data/ulpc"))
-    p.add_argument("--lpc", type=Path, default=Path("/work/shared/data/lpc"))
+    p.add_argument("--ulpc", type=Path, required=True, help="a Universal LPC layer tree (body/male, hair/female...)")
+    p.add_argument("--lpc", type=Path, required=True, help="an LPC layer folder (body/, hair/...)")
     p.add_argument("--sheets", type=int, default=40)
     p.add_argument("--layer-sheets", type=int, default=20, help="Universal LPC characters for the layer-shift test")
     p.add_argument("--seed", type=int, default=0)

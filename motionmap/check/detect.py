@@ -148,7 +148,8 @@ def find_specks(grid: SheetGrid) -> List[Flag]:
             far = min(_distance_to(alpha_cell=grid.alpha[r, f] & ~comp, ys=ys, xs=xs), 8)
             flags.append(Flag(int(r), int(f), "speck", _score(far + 0.25 * n, 1.0),
                               f"{n} stray opaque px at ({int(xs.mean())},{int(ys.mean())}), {far} px from the "
-                              "character, absent in the neighbouring frames", pixels=list(zip(ys.tolist(), xs.tolist()))))
+                              "character, absent in the neighbouring frames",
+                              pixels=list(zip(ys.tolist(), xs.tolist()))))
     return flags
 
 
@@ -207,7 +208,8 @@ def find_holes(grid: SheetGrid, keys: Optional[np.ndarray] = None, use_prior: bo
         n = int(comp.sum())
         flags.append(Flag(int(r), int(f), "hole", _score(cover - HOLE_MATCH + 0.05, 0.05),
                           f"{n} transparent px enclosed by the character at ({int(xs.mean())},{int(ys.mean())}), "
-                          f"opaque where its surroundings recur in {support} other frames", pixels=list(zip(ys.tolist(), xs.tolist()))))
+                          f"opaque where its surroundings recur in {support} other frames",
+                          pixels=list(zip(ys.tolist(), xs.tolist()))))
     return flags
 
 

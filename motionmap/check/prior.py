@@ -11,7 +11,7 @@ falls. This module measures, per cell of :data:`motionmap.layout.LPC_LAYOUT`, wh
 It is measured on characters the benchmark never uses (``held_out="exclude"``: training looks), composed and as
 single layers, and shipped as ``motionmap/assets/lpc_check_prior.json``. Regenerate with::
 
-    python -m motionmap.check.prior --ulpc ../shared/data/ulpc --lpc ../shared/data/lpc --out motionmap/assets/lpc_check_prior.json
+    python -m motionmap.check.prior --ulpc ULPC_TREE --lpc LPC_LAYERS --characters 40
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ def measure_template(grids: Iterable[SheetGrid]) -> np.ndarray:
 def measure_prior(grids: Iterable[SheetGrid], characters: Iterable[SheetGrid] = ()) -> dict:
     """The prior (see the module docstring) of clean LPC sheets ``grids`` (layers and characters) and of the
     composed ``characters`` among them (for the order margins against :func:`lpc_template`)."""
-    from motionmap.check.detect import lonely_colours, order_evidence, small_enclosed_regions, shift_evidence, template_misplacement
+    from motionmap.check.detect import (
+        lonely_colours, order_evidence, shift_evidence, small_enclosed_regions, template_misplacement,
+    )
 
     order: Dict[str, float] = defaultdict(float)
     template = lpc_template()
@@ -68,7 +70,8 @@ def measure_prior(grids: Iterable[SheetGrid], characters: Iterable[SheetGrid] = 
         keys = grid.keys()
         found = [("hole", r, f, region) for r, f, region in small_enclosed_regions(grid)]
         n_cols = grid.valid.shape[1]
-        found += [("colour", cid // n_cols, cid % n_cols, region) for cid, (region, _) in lonely_colours(grid)[0].items()]
+        found += [("colour", cid // n_cols, cid % n_cols, region)
+                  for cid, (region, _) in lonely_colours(grid)[0].items()]
         for kind, r, f, region in found:
             for y, x in zip(*(v.tolist() for v in np.nonzero(region))):
                 spots[kind][f"{r},{f}"][(y, x)] += 1

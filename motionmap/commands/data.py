@@ -1,7 +1,8 @@
 """``motionmap data``: build datasets (synthetic, from LPC layers, or imported from a user's sprites) and preview them.
 
     motionmap data synth --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
-    motionmap data lpc --layers DIR [--layers DIR2] --out DIR [--characters 64] [--seed 0] [--preview FILE.gif] [--check]
+    motionmap data lpc --layers DIR [--layers DIR2] --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
+                       [--check]
     motionmap data import INPUT... --out DIR [--frame-size WxH] [--rows NAMES|FILE] [--seed 0] [--preview FILE.gif]
     motionmap data preview --data DIR --out FILE.gif [--overwrite]
 
@@ -45,7 +46,7 @@ def add_parser(subparsers) -> None:
              "...); repeat to mix libraries, the characters are shared out evenly",
     )
     lpc.add_argument("--check", action="store_true",
-                     help="run the sheet doctor (motionmap check) on every composed character and report flagged frames")
+                     help="run the sheet doctor (motionmap check) on every composed character; report flagged frames")
     _add_build_options(lpc)
 
     imp = sub.add_parser(
