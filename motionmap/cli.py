@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import List, Optional
 
@@ -61,6 +62,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return int(command() or 0)
     except MotionmapError as e:
         return _error(str(e), e.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`motionmap check ... | head`): stop quietly, as Unix tools do. Point stdout at
+        # devnull so that the interpreter's final flush does not raise again.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
     except OSError as e:
         return _error(os_error_message(e))
     except MemoryError:

@@ -133,3 +133,18 @@ def test_lpc(capsys, tmp_path, lpc_root):
     assert manifest["source"] == "lpc" and manifest["seed"] == 1
     frames = np.load(tmp_path / "l" / "frames.npy", mmap_mode="r")
     assert frames.shape == (2, 178, 64, 64, 4)
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    """`motionmap check ... | head`: the reader going away is not a disk error; no message, exit 141 like Unix tools."""
+    import motionmap.commands.data as data_cmd
+    from motionmap.cli import main
+
+    def reader_went_away(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(data_cmd, "run", reader_went_away)
+    monkeypatch.setattr("os.dup2", lambda *a: None)  # keep pytest's own stdout
+    rc = main(["data", "preview", "--data", "x", "--out", "y.gif"])
+    assert rc == 141
+    assert capsys.readouterr().err == ""
