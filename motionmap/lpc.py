@@ -170,7 +170,7 @@ class LpcLayers:
 
     def count_recipes(self, held_out: str = "allow") -> int:
         """How many distinct recipes these layers allow under ``held_out`` (see :func:`sample_recipes`)."""
-        _check_held_out(held_out)
+        check_held_out_mode(held_out)
         total = 1
         free = 1  # recipes wearing no held-out option
         for layer in LAYER_ORDER:
@@ -221,12 +221,14 @@ def compose_character(layers: LpcLayers, recipe: LpcRecipe) -> np.ndarray:
     return compose_layers([layers.sheet(layer, option) for layer, option in recipe.layers()])
 
 
-def _check_held_out(held_out: str) -> None:
+def check_held_out_mode(held_out: str) -> None:
+    """Refuse a ``held_out`` rule other than :data:`HELD_OUT_MODES` (one line)."""
     if held_out not in HELD_OUT_MODES:
         raise MotionmapError(f"held_out={held_out!r}: expected one of {', '.join(HELD_OUT_MODES)}")
 
 
-def _allowed(recipe: LpcRecipe, held_out: str) -> bool:
+def held_out_allows(recipe, held_out: str) -> bool:
+    """Whether ``recipe`` (anything with ``wears_held_out()``) passes the ``held_out`` rule of a sampler."""
     if held_out == "exclude":
         return not recipe.wears_held_out()
     if held_out == "require":
@@ -246,7 +248,7 @@ def sample_recipes(layers: LpcLayers, n: int, seed: int, held_out: str = "exclud
 
     Raises :class:`MotionmapError` when the layers allow fewer than ``n`` distinct recipes under that rule.
     """
-    _check_held_out(held_out)
+    check_held_out_mode(held_out)
     if n < 0:
         raise MotionmapError(f"--characters {n}: expected a count of 0 or more")
     possible = layers.count_recipes(held_out)
@@ -260,7 +262,7 @@ def sample_recipes(layers: LpcLayers, n: int, seed: int, held_out: str = "exclud
     total = layers.count_recipes("allow")
     if total <= _ENUMERATE_LIMIT and (n > possible // 2 or possible < total // 20):
         # Dense request or a rare constraint: rejection sampling would stall, so shuffle the whole space instead.
-        everything = [r for r in _all_recipes(layers) if _allowed(r, held_out)]
+        everything = [r for r in _all_recipes(layers) if held_out_allows(r, held_out)]
         order = rng.permutation(len(everything))[:n]
         return [everything[i] for i in order]
     chosen: List[LpcRecipe] = []
@@ -269,7 +271,7 @@ def sample_recipes(layers: LpcLayers, n: int, seed: int, held_out: str = "exclud
         if len(chosen) == n:
             break
         recipe = _draw(layers, rng)
-        if recipe in seen or not _allowed(recipe, held_out):
+        if recipe in seen or not held_out_allows(recipe, held_out):
             continue
         seen.add(recipe)
         chosen.append(recipe)

@@ -27,7 +27,7 @@ from typing import Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from motionmap.errors import MotionmapError
-from motionmap.lpc import compose_layers, load_layer_sheet, natural_key
+from motionmap.lpc import HELD_OUT_MODES, check_held_out_mode, compose_layers, held_out_allows, load_layer_sheet, natural_key
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -47,8 +47,6 @@ HELD_OUT: Dict[str, Tuple[str, ...]] = {
     "torso": ("chain", "tunics"),                          # outfits: chain mail, tunics
     "body": ("dark2",),                                    # a skin tone
 }
-
-HELD_OUT_MODES = ("exclude", "require", "allow")
 
 
 def is_ulpc_tree(root: PathLike) -> bool:
@@ -190,8 +188,7 @@ def sample_ulpc_recipes(
     ``held_out``: ``"exclude"`` (training: no :data:`HELD_OUT` look), ``"require"`` (benchmark targets: at least one),
     ``"allow"``. ``body_types`` restricts the types (default: every type the tree has).
     """
-    if held_out not in HELD_OUT_MODES:
-        raise MotionmapError(f"held_out={held_out!r}: expected one of {', '.join(HELD_OUT_MODES)}")
+    check_held_out_mode(held_out)
     types = tuple(body_types or layers.body_types)
     missing = [t for t in types if t not in layers.body_types]
     if missing:
@@ -203,11 +200,7 @@ def sample_ulpc_recipes(
         if len(chosen) == n:
             break
         recipe = _draw(layers, rng, types[len(chosen) % len(types)])
-        if recipe in seen:
-            continue
-        if held_out == "exclude" and recipe.wears_held_out():
-            continue
-        if held_out == "require" and not recipe.wears_held_out():
+        if recipe in seen or not held_out_allows(recipe, held_out):
             continue
         seen.add(recipe)
         chosen.append(recipe)

@@ -282,33 +282,27 @@ class BenchmarkSet:
 # ---------------------------------------------------------------------------------------------------- building
 
 
-def check_layers_dir(layers: Path) -> Path:
-    """``layers`` if it looks like an LPC layer folder (has ``body/``), else a one-line :class:`MotionmapError`."""
+def _check_layer_folder(layers: Path, what: str, example: str, env: str, needs: str, fits: bool) -> Path:
     layers = Path(layers)
     if not layers.is_dir():
-        raise MotionmapError(
-            f"{layers}: LPC layer folder not found; pass --layers DIR (a folder with body/, topwear/, hair/ ...) "
-            "or set MOTIONMAP_LPC_LAYERS"
-        )
-    if not (layers / "body").is_dir():
-        raise MotionmapError(f"{layers}: has no body/ folder, so it is not an LPC layer folder; pass the right --layers")
+        raise MotionmapError(f"{layers}: {what} not found; pass --layers DIR (a folder with {example}) or set {env}")
+    if not fits:
+        raise MotionmapError(f"{layers}: has no {needs} folder, so it is no {what}; pass the right --layers")
     return layers
+
+
+def check_layers_dir(layers: Path) -> Path:
+    """``layers`` if it looks like an LPC layer folder (has ``body/``), else a one-line :class:`MotionmapError`."""
+    return _check_layer_folder(layers, "LPC layer folder", "body/, topwear/, hair/ ...", "MOTIONMAP_LPC_LAYERS",
+                               "body/", (Path(layers) / "body").is_dir())
 
 
 def check_ulpc_dir(layers: Path) -> Path:
     """``layers`` if it is a Universal LPC tree (``body/male`` or ``body/female``), else a one-line error."""
     from motionmap.ulpc import is_ulpc_tree
 
-    layers = Path(layers)
-    if not layers.is_dir():
-        raise MotionmapError(
-            f"{layers}: Universal LPC tree not found; pass --layers DIR (a folder with body/male, hair/female, ...) "
-            "or set MOTIONMAP_ULPC_LAYERS"
-        )
-    if not is_ulpc_tree(layers):
-        raise MotionmapError(f"{layers}: has no body/male or body/female folder, so it is not a Universal LPC tree; "
-                             "pass the right --layers")
-    return layers
+    return _check_layer_folder(layers, "Universal LPC tree", "body/male, hair/female, ...", "MOTIONMAP_ULPC_LAYERS",
+                               "body/male or body/female", is_ulpc_tree(layers))
 
 
 def check_set_layers(set_name: str, layers: Optional[Path]) -> Optional[Path]:
