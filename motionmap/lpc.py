@@ -265,18 +265,24 @@ def sample_recipes(layers: LpcLayers, n: int, seed: int, held_out: str = "exclud
         everything = [r for r in _all_recipes(layers) if held_out_allows(r, held_out)]
         order = rng.permutation(len(everything))[:n]
         return [everything[i] for i in order]
-    chosen: List[LpcRecipe] = []
+    return draw_distinct(lambda k: _draw(layers, rng), n, held_out, layers.root, tries=1000 * (n + 1))
+
+
+def draw_distinct(draw, n: int, held_out: str, root, tries: int) -> list:
+    """``n`` distinct recipes from ``draw(k)`` (``k``: how many are chosen so far) that pass the ``held_out`` rule;
+    :class:`MotionmapError` naming ``root`` when ``tries`` draws do not give them."""
+    chosen: list = []
     seen = set()
-    for _ in range(1000 * (n + 1)):
+    for _ in range(tries):
         if len(chosen) == n:
             break
-        recipe = _draw(layers, rng)
+        recipe = draw(len(chosen))
         if recipe in seen or not held_out_allows(recipe, held_out):
             continue
         seen.add(recipe)
         chosen.append(recipe)
     if len(chosen) < n:
-        raise MotionmapError(f"{layers.root}: could not draw {n} distinct characters; ask for fewer characters")
+        raise MotionmapError(f"{root}: could not draw {n} distinct characters; ask for fewer characters")
     return chosen
 
 

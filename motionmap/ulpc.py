@@ -27,7 +27,7 @@ from typing import Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from motionmap.errors import MotionmapError
-from motionmap.lpc import HELD_OUT_MODES, check_held_out_mode, compose_layers, held_out_allows, load_layer_sheet, natural_key
+from motionmap.lpc import check_held_out_mode, compose_layers, draw_distinct, load_layer_sheet, natural_key
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -194,16 +194,5 @@ def sample_ulpc_recipes(
     if missing:
         raise MotionmapError(f"{layers.root}: has no {', '.join(missing)} body type; it has {layers.body_types}")
     rng = np.random.default_rng(seed)
-    chosen: List[UlpcRecipe] = []
-    seen = set()
-    for attempt in range(2000 * (n + 1)):
-        if len(chosen) == n:
-            break
-        recipe = _draw(layers, rng, types[len(chosen) % len(types)])
-        if recipe in seen or not held_out_allows(recipe, held_out):
-            continue
-        seen.add(recipe)
-        chosen.append(recipe)
-    if len(chosen) < n:
-        raise MotionmapError(f"{layers.root}: could not draw {n} distinct characters; ask for fewer characters")
-    return chosen
+    return draw_distinct(lambda k: _draw(layers, rng, types[k % len(types)]), n, held_out, layers.root,
+                         tries=2000 * (n + 1))

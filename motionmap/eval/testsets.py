@@ -84,22 +84,23 @@ def default_cache_dir() -> Path:
     return Path(base) / "motionmap" / "eval"
 
 
+def _shared_data_dir(env: str, name: str) -> Path:
+    """``$env`` if set, else ``../shared/data/<name>`` beside the repository this package lives in."""
+    value = os.environ.get(env)
+    if value:
+        return Path(value)
+    repo = Path(__file__).resolve().parents[2]
+    return repo.parent / "shared" / "data" / name
+
+
 def default_layers_dir() -> Path:
     """``$MOTIONMAP_LPC_LAYERS``, else ``../shared/data/lpc`` beside the repository this package lives in."""
-    env = os.environ.get("MOTIONMAP_LPC_LAYERS")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "data" / "lpc"
+    return _shared_data_dir("MOTIONMAP_LPC_LAYERS", "lpc")
 
 
 def default_ulpc_dir() -> Path:
     """``$MOTIONMAP_ULPC_LAYERS``, else ``../shared/data/ulpc`` beside the repository this package lives in."""
-    env = os.environ.get("MOTIONMAP_ULPC_LAYERS")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "data" / "ulpc"
+    return _shared_data_dir("MOTIONMAP_ULPC_LAYERS", "ulpc")
 
 
 def default_layers_for(set_name: str) -> Optional[Path]:
