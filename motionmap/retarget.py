@@ -211,9 +211,7 @@ class Retargeter:
     def _render(self, source_frames: np.ndarray, targets: List[np.ndarray], batch_size: int) -> List[np.ndarray]:
         """``uint8 [T,H,W,3|4]`` onto each of ``targets`` ``uint8 [H,W,3|4]`` (RGBA over black) -> one
         ``uint8 [T,H,W,3]`` per target, run at the model's pixel scale (:func:`motionmap.scale.plan_scale`, planned on
-        the first target) unless ``scale="native"``."""
-        for target in targets:
-            _check_same_size(source_frames, target)
+        the first target) unless ``scale="native"``. Inputs are checked by :meth:`retarget`."""
         plan = plan_scale(source_frames, targets[0]) if self.scale == "auto" else ScalePlan()
         if plan.is_identity:
             return self._model_pass(source_frames, targets, batch_size)
@@ -228,11 +226,6 @@ class Retargeter:
 
         from motionmap.model.budget import check_frame_size, frames_per_pass
 
-        _check_frames("source_frames", source_frames, 4)
-        for target in targets:
-            _check_frames("target", target, 3)
-            _check_same_size(source_frames, target)
-        _check_batch_size(batch_size)
         height, width = source_frames.shape[1:3]
         check_frame_size(height, width, name="source_frames")
         # Chunked over frames (motionmap.model.budget): the peak is a few passes plus the uint8 input and output,
