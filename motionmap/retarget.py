@@ -97,9 +97,9 @@ def _check_batch_size(batch_size) -> None:
         raise MotionmapError(f"batch_size={batch_size!r}: must be an integer >= 1 (frames per model pass)")
 
 
-def _check_same_size(source_frames: np.ndarray, target: np.ndarray) -> None:
+def _check_same_size(source_frames: np.ndarray, target: np.ndarray, name: str = "target") -> None:
     if source_frames.shape[1:3] != target.shape[:2]:
-        raise MotionmapError(f"target: size {target.shape[1]}x{target.shape[0]} differs from the source frames' "
+        raise MotionmapError(f"{name}: size {target.shape[1]}x{target.shape[0]} differs from the source frames' "
                              f"{source_frames.shape[2]}x{source_frames.shape[1]}; resize one to match")
     if len(source_frames) == 0:
         raise MotionmapError("source_frames: empty animation; pass at least one frame")
@@ -170,7 +170,8 @@ class Retargeter:
     returns_rgba = True
 
     def retarget(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int = 64,
-                 keep_alpha: bool = True, palette: "Palette" = DEFAULT_PALETTE) -> np.ndarray:
+                 keep_alpha: bool = True, palette: "Palette" = DEFAULT_PALETTE,
+                 reference: Optional[np.ndarray] = None) -> np.ndarray:
         """Replay ``source_frames`` (A's animation, ``uint8 [T,H,W,3|4]``) with the look of ``target`` (B in A's first
         pose, ``uint8 [H,W,3|4]``, same H and W) -> ``uint8 [T,H,W,3]``. Deterministic; at most ``batch_size`` frames
         per model pass, fewer where the memory budget says so (:mod:`motionmap.model.budget`). Frames over 256 px a
@@ -187,6 +188,10 @@ class Retargeter:
         out) and makes RGBA alpha hard, 0 or 255; colours ``uint8 [K,3]`` snap to those instead (e.g. the colours
         of the whole sheet the target came from); ``"off"`` gives the model's soft output (blended colours; alpha
         hard only when the target's alpha is). Anything else raises :class:`MotionmapError`.
+
+        ``reference`` (``uint8 [H,W,3|4]``, a frame of A, RGBA over black): the pose ``target`` is drawn in, when that is
+        not ``source_frames[0]``; the motion is then ``reference -> a_t`` for every t (the same frames as prepending it
+        to ``source_frames`` and dropping its own output, without computing that output).
         """
         from motionmap.alpha import BLACK, WHITE, has_transparent_background, is_binary_alpha, matte, over_solid
         from motionmap.palette import lock_frames, palette_for
@@ -195,33 +200,40 @@ class Retargeter:
         _check_frames("source_frames", source_frames, 4)
         _check_frames("target", target, 3)
         _check_same_size(source_frames, target)
+        if reference is not None:
+            _check_frames("reference", reference, 3)
+            _check_same_size(source_frames, reference, "reference")
         rgba = keep_alpha and has_transparent_background(target)
         colours = palette_for(palette, target, rgba_output=rgba)  # checks the option before the model runs
         with torch_threads(self.threads):
             if rgba:
                 # Difference matting (motionmap.alpha): the target over black and over white, one motion for both.
                 over_black, over_white = self._render(
-                    source_frames, [over_solid(target, BLACK), over_solid(target, WHITE)], batch_size)
+                    source_frames, [over_solid(target, BLACK), over_solid(target, WHITE)], batch_size, reference)
                 hard = colours is not None or is_binary_alpha(target[..., 3])
                 out = matte(over_black, over_white, binary=hard)
             else:
-                out = self._render(source_frames, [target], batch_size)[0]
+                out = self._render(source_frames, [target], batch_size, reference)[0]
         return out if colours is None else lock_frames(out, colours)
 
-    def _render(self, source_frames: np.ndarray, targets: List[np.ndarray], batch_size: int) -> List[np.ndarray]:
+    def _render(self, source_frames: np.ndarray, targets: List[np.ndarray], batch_size: int,
+                reference: Optional[np.ndarray] = None) -> List[np.ndarray]:
         """``uint8 [T,H,W,3|4]`` onto each of ``targets`` ``uint8 [H,W,3|4]`` (RGBA over black) -> one
         ``uint8 [T,H,W,3]`` per target, run at the model's pixel scale (:func:`motionmap.scale.plan_scale`, planned on
-        the first target) unless ``scale="native"``. Inputs are checked by :meth:`retarget`."""
-        plan = plan_scale(source_frames, targets[0]) if self.scale == "auto" else ScalePlan()
+        the first target and the reference) unless ``scale="native"``. Inputs are checked by :meth:`retarget`."""
+        plan = plan_scale(source_frames, targets[0], reference) if self.scale == "auto" else ScalePlan()
         if plan.is_identity:
-            return self._model_pass(source_frames, targets, batch_size)
-        outs = self._model_pass(plan.to_model(source_frames), [plan.to_model(t) for t in targets], batch_size)
+            return self._model_pass(source_frames, targets, batch_size, reference)
+        outs = self._model_pass(plan.to_model(source_frames), [plan.to_model(t) for t in targets], batch_size,
+                                None if reference is None else plan.to_model(reference))
         return [plan.from_model(o) for o in outs]
 
-    def _model_pass(self, source_frames: np.ndarray, targets: List[np.ndarray], batch_size: int) -> List[np.ndarray]:
+    def _model_pass(self, source_frames: np.ndarray, targets: List[np.ndarray], batch_size: int,
+                    reference: Optional[np.ndarray] = None) -> List[np.ndarray]:
         """The model pass at the given size: ``uint8 [T,H,W,3|4]`` and targets ``uint8 [H,W,3|4]`` -> one
-        ``uint8 [T,H,W,3]`` per target. A's motion is computed once per chunk of frames (the model's
-        ``transfer_motion``, with the flow refinement) and rendered onto every target (``transfer_render``)."""
+        ``uint8 [T,H,W,3]`` per target. A's motion from ``reference`` (default ``source_frames[0]``) is computed once
+        per chunk of frames (the model's ``transfer_motion``, with the flow refinement) and rendered onto every target
+        (``transfer_render``)."""
         import torch
 
         from motionmap.model.budget import check_frame_size, frames_per_pass
@@ -233,7 +245,7 @@ class Retargeter:
         step = frames_per_pass(height, width, batch_size)
         outs = [np.empty(source_frames.shape[:3] + (3,), np.uint8) for _ in targets]  # (T, H, W, 3) each
         with torch.inference_mode():
-            a0 = _to_float(source_frames[:1]).to(self.device)  # (1, 3, H, W)
+            a0 = _to_float(source_frames[:1] if reference is None else reference[None]).to(self.device)  # (1, 3, H, W)
             b0s = [_to_float(t[None]).to(self.device) for t in targets]  # (1, 3, H, W) each
             for i in range(0, len(source_frames), step):
                 a_t = _to_float(source_frames[i : i + step]).to(self.device)  # (n, 3, H, W)

@@ -13,7 +13,7 @@ synthetic 16x16 sprites it hurt (44.2 vs 38.1), so small sprites run at their ow
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -77,6 +77,7 @@ class ScalePlan:
         return np.ascontiguousarray(np.repeat(np.repeat(images, self.block, axis=-3), self.block, axis=-2))
 
 
-def plan_scale(source_frames: np.ndarray, target: np.ndarray) -> ScalePlan:
-    """The scale plan for a retarget of ``source_frames`` (``[T,H,W,C]``) onto ``target`` (``[H,W,C]``)."""
-    return ScalePlan(block=pixel_block([source_frames, target]))
+def plan_scale(source_frames: np.ndarray, target: np.ndarray, reference: Optional[np.ndarray] = None) -> ScalePlan:
+    """The scale plan for a retarget of ``source_frames`` (``[T,H,W,C]``) onto ``target`` (``[H,W,C]``), with the
+    optional ``reference`` frame (``[H,W,C]``) the motion starts from."""
+    return ScalePlan(block=pixel_block([source_frames, target] + ([] if reference is None else [reference])))

@@ -198,20 +198,21 @@ def retarget_frames(retargeter, source_frames: np.ndarray, target: np.ndarray,
     colours ``uint8 [K,3]``, or ``"off"``.
     """
     source_frames = np.asarray(source_frames)
-    src = source_frames if reference is None else np.concatenate([np.asarray(reference)[None], source_frames])
     target = np.asarray(target)
     rgba = has_transparent_background(target)
     colours = palette_for(palette, target, rgba_output=rgba)
-    if getattr(retargeter, "returns_rgba", False):  # motionmap.retarget.Retargeter: does the alpha and palette itself
-        out = retargeter.retarget(src, target, palette="off" if colours is None else colours)
+    if getattr(retargeter, "returns_rgba", False):  # motionmap.retarget.Retargeter: does the alpha, palette, reference
+        return retargeter.retarget(source_frames, target, palette="off" if colours is None else colours,
+                                   reference=None if reference is None else np.asarray(reference))
+    # Any other retargeter: the reference goes first and its own output is dropped.
+    src = source_frames if reference is None else np.concatenate([np.asarray(reference)[None], source_frames])
+    if rgba:
+        # A retargeter that renders RGB only: render over black and over white and solve for alpha here.
+        out = two_pass_rgba(lambda opaque: retargeter.retarget(src, opaque), target,
+                            binary=True if colours is not None else None)
     else:
-        if rgba:
-            # A retargeter that renders RGB only: render over black and over white and solve for alpha here.
-            out = two_pass_rgba(lambda opaque: retargeter.retarget(src, opaque), target,
-                                binary=True if colours is not None else None)
-        else:
-            out = retargeter.retarget(src, over_solid(target, BLACK) if target.shape[-1] == 4 else target)
-        out = out if colours is None else lock_frames(out, colours)
+        out = retargeter.retarget(src, over_solid(target, BLACK) if target.shape[-1] == 4 else target)
+    out = out if colours is None else lock_frames(out, colours)
     return out if reference is None else out[1:]
 
 

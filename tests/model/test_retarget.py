@@ -149,3 +149,24 @@ def test_transparent_target_renders_twice_from_one_motion(ckpt, monkeypatch):
 
     separate = two_pass_rgba(lambda opaque: r.retarget(src, opaque, palette="off"), tgt)  # a motion per rendering
     assert np.abs(out.astype(int) - separate).max() <= 1
+
+
+def test_reference_frame_starts_the_motion_without_an_extra_frame(monkeypatch):
+    """``reference=`` gives what prepending the reference and dropping its output gives, with T frames of work, not
+    T+1 (``retarget --all`` passes each row's walk frame so)."""
+    from motionmap.synth import render_animation, sample_character
+
+    r = Retargeter.load()  # the shipped flow model: the reference is also where its refinement starts
+    source = render_animation(sample_character(1), "walk", "left")[..., :3]  # uint8 [T,64,64,3]
+    reference, frames = source[3], source[:3]
+    target = render_animation(sample_character(2), "walk", "left")[3, ..., :3]
+    seen = []
+    motion = r.model.transfer_motion
+    monkeypatch.setattr(r.model, "transfer_motion", lambda a0, a_t, *a: seen.append(len(a_t)) or motion(a0, a_t, *a))
+    out = r.retarget(frames, target, palette="off", reference=reference)
+    assert seen == [3] and out.shape == (3, 64, 64, 3)
+    prepended = r.retarget(np.concatenate([reference[None], frames]), target, palette="off")[1:]
+    assert np.abs(out.astype(int) - prepended).max() <= 1
+    assert np.abs(out.astype(int) - r.retarget(frames, target, palette="off")).max() > 8  # it is used
+    with pytest.raises(MotionmapError, match="reference: size 32x32 differs"):
+        r.retarget(frames, target, reference=reference[:32, :32])
