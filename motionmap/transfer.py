@@ -1,9 +1,14 @@
-"""High-level retargeting: targets from images or sheets, whole animations, whole LPC sheets (the CLI and the demo).
+"""The retargeting core every front end calls (``motionmap retarget``, ``motionmap demo``, ``motionmap eval``).
 
 The model (:class:`~motionmap.retarget.Retargeter`) replays ``a_0 -> a_t`` on a target ``b_0`` drawn *in the pose of
-a_0*. This module adds what production use needs around it:
+a_0*. This module adds what production use needs around it; the front ends only parse input, call it, and present
+the result:
 
+- :func:`load_retargeter`: the model from plain settings (checkpoint path, device name with ``auto``, refinement
+  steps, pixel scale, threads), the one place a flag's value becomes a :class:`~motionmap.retarget.Retargeter`;
 - :func:`load_target`: the target from an image, or from a sheet (the matching facing's first frame);
+- :func:`load_animation_inputs`: a source animation, its target and reference frame from files, checked before the
+  model loads; :func:`load_lpc_inputs`: the same for a whole LPC sheet;
 - :func:`retarget_frames` / :func:`retarget_animation`: one animation, RGBA out when the target has a transparent
   background (see :mod:`motionmap.alpha`), and an optional *reference* frame: the source frame whose pose the target
   is drawn in, when that is not the animation's first frame;
@@ -29,11 +34,12 @@ import numpy as np
 
 from motionmap.alpha import BLACK, has_transparent_background, over_solid, two_pass_rgba
 from motionmap.errors import MotionmapError
-from motionmap.io.animation import Animation, read_sheet
+from motionmap.io.animation import Animation, read_animation, read_sheet
 from motionmap.io.images import read_image, to_rgba
-from motionmap.io.sheets import detect_layout, is_lpc_size, parse_frame_size
+from motionmap.io.sheets import detect_layout, first_frame, is_lpc_size, parse_frame_size, row_frames
 from motionmap.layout import FACINGS, LPC_LAYOUT, SheetLayout
 from motionmap.palette import DEFAULT_PALETTE, Palette, check_palette, lock_frames, palette_for, target_palette
+from motionmap.retarget import Retargeter, check_model_frame_size
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -52,6 +58,44 @@ class TargetFrame(NamedTuple):
     sheet_palette: Optional[np.ndarray] = None
 
 
+# ---------------------------------------------------------------------------------------------------- the model
+
+
+def is_device(device: object, allow_auto: bool = True) -> bool:
+    """Whether ``device`` names a device the model runs on: ``cpu``, ``cuda``, ``cuda:N``, and (``allow_auto``)
+    ``auto``. Each front end says no in its own words (its flag's message)."""
+    if not isinstance(device, str):
+        return False
+    if device == "auto":
+        return allow_auto
+    return device in ("cpu", "cuda") or (device.startswith("cuda:") and device[len("cuda:"):].isdigit())
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when PyTorch sees a GPU, else ``cpu``; any other name is returned as it is."""
+    if device != "auto":
+        return device
+    import torch  # heavy: only a command that runs the model pays for it
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_retargeter(checkpoint: Optional[PathLike] = None, *, device: str = "auto", refine_steps: Optional[int] = None,
+                    scale: str = "auto", threads: Optional[int] = None) -> Retargeter:
+    """The model every front end runs, from plain settings (the values of ``--checkpoint``, ``--device``,
+    ``--refine-steps``, ``--scale``, ``--threads``).
+
+    checkpoint: a file from ``motionmap train`` (None: the model shipped with the package); device: see
+    :func:`resolve_device`; refine_steps: test-time flow refinement of flow models, None for
+    :class:`~motionmap.model.refine.RefineConfig`'s default, ``N >= 0`` steps otherwise (0: off; anything else is a
+    one-line :class:`MotionmapError`); scale, threads: see :meth:`Retargeter.load`.
+    """
+    from motionmap.model.refine import refine_config  # imports torch
+
+    return Retargeter.load(checkpoint, device=resolve_device(device), refine=refine_config(refine_steps), scale=scale,
+                           threads=threads)
+
+
 # ---------------------------------------------------------------------------------------------------- targets
 
 
@@ -60,11 +104,6 @@ def _is_sheet_image(width: int, height: int, frame_size) -> bool:
     if size is None:
         return is_lpc_size(width, height)
     return (width, height) != size and width % size[0] == 0 and height % size[1] == 0
-
-
-def _first_frame_of_row(sheet: np.ndarray, layout: SheetLayout, row: int) -> np.ndarray:
-    fw, fh = layout.frame_width, layout.frame_height
-    return np.ascontiguousarray(sheet[row * fh : (row + 1) * fh, :fw])
 
 
 def _lpc_row(layout: SheetLayout, animation: str, facing: Optional[str], name: str) -> int:
@@ -103,17 +142,17 @@ def load_target_frame(
             raise MotionmapError(f"--facing {facing!r}: unknown facing; use one of {', '.join(FACINGS)}")
         wanted = animation or REFERENCE_ANIMATION
         row = _lpc_row(layout, wanted, facing, str(path))
-        frame = _first_frame_of_row(image, layout, row)
+        frame = first_frame(image, layout, row)
         if not frame[..., 3].any() and wanted != REFERENCE_ANIMATION:
             # This sheet lacks the animation (older LPC sheets have no shoot rows): take the standing pose.
             wanted = REFERENCE_ANIMATION
             row = _lpc_row(layout, wanted, facing, str(path))
-            frame = _first_frame_of_row(image, layout, row)
+            frame = first_frame(image, layout, row)
         used_facing = layout.rows[row].facing
     else:
         names = layout.animation_names
         row = names.index(animation) if animation in names else 0
-        frame = _first_frame_of_row(image, layout, row)
+        frame = first_frame(image, layout, row)
         wanted, used_facing = layout.rows[row].name, None
     if not frame[..., 3].any():
         raise MotionmapError(
@@ -183,6 +222,79 @@ def check_target_size(target: np.ndarray, frame_hw, name: str = "--target") -> N
     )
 
 
+def reference_frame(source: PathLike, target: TargetFrame, animation: Optional[str],
+                    frame_size: object = None) -> Optional[np.ndarray]:
+    """The source frame whose pose ``target`` is in, when the target came from another row of an LPC sheet than the
+    source animation ``animation`` of the LPC sheet ``source`` (a target sheet without that animation falls back to
+    walk): that row's first source frame, ``uint8 [64,64,4]``. None when the target is in the source's first pose
+    (a plain image, the same row, a source that is not an LPC sheet) or that source frame is empty."""
+    if animation is None or target.animation in (None, animation) or target.facing is None:
+        return None
+    sheet = read_sheet(source)
+    if detect_layout(sheet.shape[1], sheet.shape[0], frame_size) is not LPC_LAYOUT:
+        return None
+    frame = first_frame(sheet, LPC_LAYOUT, LPC_LAYOUT.row_index(target.animation, target.facing))
+    return frame if frame[..., 3].any() else None
+
+
+def palette_for_target(palette: Palette, target: TargetFrame) -> Palette:
+    """The palette lock for ``target``: ``"target"`` from a sheet locks to the colours of the whole sheet (a limb the
+    first frame hides still keeps its colour); anything else is returned as it is."""
+    if isinstance(palette, str) and palette == "target" and target.sheet_palette is not None:
+        return target.sheet_palette
+    return palette
+
+
+class AnimationInputs(NamedTuple):
+    """What one animation's retarget needs, read and checked: the source (``uint8 [T,H,W,4]`` and durations), the
+    target with where it came from, and the reference frame (see :func:`reference_frame`; None: ``source[0]``)."""
+
+    source: Animation
+    target: TargetFrame
+    reference: Optional[np.ndarray]
+
+
+def load_animation_inputs(source: PathLike, target: PathLike, *, animation: Optional[str] = None,
+                          facing: Optional[str] = None, frame_size: object = None,
+                          scale: str = "auto") -> AnimationInputs:
+    """Read the source animation (:func:`~motionmap.io.animation.read_animation`), its target
+    (:func:`load_target_frame`, same ``animation`` and ``facing``) and the reference frame, and check, before any
+    model loads, that the target has the frames' size and that the frames fit the model at ``scale``. Bad input is
+    a one-line :class:`MotionmapError` naming the file."""
+    anim = read_animation(source, animation=animation, facing=facing, frame_size=frame_size)
+    picked = load_target_frame(target, facing=facing, frame_size=frame_size, animation=animation)
+    check_target_size(picked.image, anim.frames.shape[1:3], name=f"--target {target}")
+    check_model_frame_size(anim.frames, picked.image, scale, name=str(source))
+    return AnimationInputs(anim, picked, reference_frame(source, picked, animation, frame_size))
+
+
+class LpcSheetInputs(NamedTuple):
+    """What a whole-sheet retarget needs: the LPC source sheet ``uint8 [H,832,4]``, one target per facing
+    ``{facing: uint8 [64,64,4]}`` and the palette lock (a target sheet's own colours for ``"target"``)."""
+
+    sheet: np.ndarray
+    targets: Dict[str, np.ndarray]
+    palette: Palette
+
+
+def load_lpc_inputs(source: PathLike, targets: Sequence[PathLike], frame_size: object = None,
+                    palette: Palette = DEFAULT_PALETTE) -> LpcSheetInputs:
+    """Read an LPC source sheet (or one character's layer folder) and its targets (:func:`load_facing_targets`:
+    four images, or one sheet whose colours then are the ``"target"`` palette). Raises :class:`MotionmapError` for a
+    source that is not an LPC sheet, or targets that do not give one image per facing."""
+    sheet = read_sheet(source)
+    if not is_lpc_size(sheet.shape[1], sheet.shape[0]):
+        lw, lh = LPC_LAYOUT.size
+        raise MotionmapError(
+            f"{source}: {sheet.shape[1]}x{sheet.shape[0]} is not an LPC sheet ({lw}x{lh}); "
+            "--all needs an LPC source sheet (or one character's LPC layer folder)"
+        )
+    facing_targets = load_facing_targets(targets, frame_size=frame_size)
+    if len(targets) == 1 and isinstance(palette, str) and palette == "target":  # a target sheet: its colours
+        palette = palette_for_target(palette, load_target_frame(targets[0], facing="down", frame_size=frame_size))
+    return LpcSheetInputs(sheet, facing_targets, palette)
+
+
 # ---------------------------------------------------------------------------------------------------- retargeting
 
 
@@ -242,12 +354,6 @@ def _check_lpc_sheet(sheet: np.ndarray) -> np.ndarray:
     return to_rgba(sheet)
 
 
-def _row(sheet: np.ndarray, row: int, frames: int) -> np.ndarray:
-    fw, fh = LPC_LAYOUT.frame_width, LPC_LAYOUT.frame_height
-    strip = sheet[row * fh : (row + 1) * fh, : frames * fw]  # (h, n*w, 4)
-    return np.ascontiguousarray(strip.reshape(fh, frames, fw, 4).transpose(1, 0, 2, 3))  # (n, h, w, 4)
-
-
 def retarget_lpc_sheet(
     retargeter,
     source_sheet: np.ndarray,
@@ -289,14 +395,14 @@ def retarget_lpc_sheet(
         bar = tqdm(total=len(LPC_LAYOUT.rows), desc="retarget", unit="row")
     try:
         for i, spec in enumerate(LPC_LAYOUT.rows):
-            frames = _row(sheet, i, spec.frames)  # (n, 64, 64, 4)
+            frames = row_frames(sheet, LPC_LAYOUT, i)  # (n, 64, 64, 4)
             present = frames[..., 3].reshape(len(frames), -1).any(axis=1)  # (n,)
             if present.any():
                 facing = spec.facing or "down"
                 reference = None
                 if reference_animation is not None:
                     ref_row = LPC_LAYOUT.row_index(reference_animation, facing)
-                    ref = _row(sheet, ref_row, 1)[0]
+                    ref = first_frame(sheet, LPC_LAYOUT, ref_row)
                     reference = ref if ref[..., 3].any() else None
                 result = to_rgba(retarget_frames(retargeter, frames[present], targets[facing], reference, palette))
                 cells = np.zeros_like(frames)

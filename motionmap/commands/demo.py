@@ -64,8 +64,9 @@ def _stop_on_sigterm() -> None:
 def run(args: argparse.Namespace) -> int:
     from motionmap.demo.server import DemoConfig, is_loopback, make_server
     from motionmap.errors import MotionmapError
+    from motionmap.transfer import is_device
 
-    if args.device not in ("cpu", "cuda") and not str(args.device).startswith("cuda:"):
+    if not is_device(args.device, allow_auto=False):
         raise MotionmapError(f"--device {args.device!r}: use cpu or cuda")
     if args.threads < 1:
         raise MotionmapError(f"--threads {args.threads}: must be >= 1")

@@ -80,38 +80,35 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _resolve_device(device: str) -> str:
-    if device not in DEVICES:
-        raise MotionmapError(f"--device {device!r}: unknown device; use one of {', '.join(DEVICES)}")
-    if device == "auto":
-        import torch
+def _check_device(device: str) -> str:
+    from motionmap.transfer import is_device
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
+    if not is_device(device):
+        raise MotionmapError(f"--device {device!r}: unknown device; use one of {', '.join(DEVICES)}")
     return device
 
 
 def _output_kind(out: str, all_animations: bool, sheet: bool) -> str:
-    """'gif', 'apng', 'sheet' or 'frames', from the --out suffix (and --all/--sheet)."""
+    """'gif', 'apng', 'sheet', 'aseprite' or 'frames', from the --out suffix (and --all/--sheet)."""
+    from motionmap.io.animation import animation_format
+
     suffix = Path(out).suffix.lower()
     if all_animations:
         if suffix != ".png":
             raise MotionmapError(f"--out {out}: --all writes one LPC sheet; give a file name ending in .png")
         return "sheet"
-    if suffix == ".gif":
-        if sheet:
-            raise MotionmapError(f"--out {out}: --sheet writes a PNG sheet; give a file name ending in .png")
-        return "gif"
-    if suffix in (".png", ".apng"):
-        return "sheet" if sheet and suffix == ".png" else "apng"
     if suffix == ".json":
         if sheet:
             raise MotionmapError(f"--out {out}: an Aseprite export already is a sheet; drop --sheet")
         return "aseprite"
-    if suffix == "":
-        if sheet:
-            raise MotionmapError(f"--out {out}: --sheet writes a PNG sheet; give a file name ending in .png")
-        return "frames"
-    raise MotionmapError(f"--out {out}: cannot write {suffix} files; use .gif, .png, .apng, .json or a folder name")
+    kind = animation_format(out)
+    if kind is None:
+        raise MotionmapError(f"--out {out}: cannot write {suffix} files; use .gif, .png, .apng, .json or a folder name")
+    if sheet and suffix == ".png":
+        return "sheet"
+    if sheet and kind != "apng":
+        raise MotionmapError(f"--out {out}: --sheet writes a PNG sheet; give a file name ending in .png")
+    return kind
 
 
 def _durations(source_durations, fps):
@@ -131,9 +128,9 @@ def run(args: argparse.Namespace) -> int:
     check_palette(args.palette)
     if args.threads is not None and args.threads < 1:
         raise MotionmapError(f"--threads {args.threads}: need at least 1")
-    device = _resolve_device(args.device)
+    _check_device(args.device)
     if args.example:
-        return _run_example(args, device)
+        return _run_example(args)
     if args.source is None or not args.target:
         raise MotionmapError("give --source ANIM and --target IMAGE (or --example to try a built-in one)")
     kind = _output_kind(args.out, args.all_animations, args.sheet)
@@ -146,15 +143,15 @@ def run(args: argparse.Namespace) -> int:
     if kind == "aseprite":  # its image goes beside it: check that one before the work too
         ensure_writable_output(Path(args.out).with_suffix(".png"), inputs=inputs, overwrite=args.overwrite)
     if args.all_animations:
-        return _run_all(args, device)
-    return _run_one(args, device, kind)
+        return _run_all(args)
+    return _run_one(args, kind)
 
 
-def _load_retargeter(args, device: str):
-    from motionmap.model.refine import refine_config
-    from motionmap.retarget import Retargeter
+def _load_retargeter(args):
+    """The model of --checkpoint, --device, --refine-steps, --scale and --threads (:func:`motionmap.transfer.load_retargeter`)."""
+    from motionmap.transfer import load_retargeter
 
-    return Retargeter.load(args.checkpoint, device=device, refine=refine_config(args.refine_steps), scale=args.scale,
+    return load_retargeter(args.checkpoint, device=args.device, refine_steps=args.refine_steps, scale=args.scale,
                            threads=args.threads)
 
 
@@ -165,40 +162,27 @@ def _tag_name(args: argparse.Namespace) -> str:
     return Path(args.source).stem or "animation"
 
 
-def _run_one(args: argparse.Namespace, device: str, kind: str) -> int:
-    from motionmap.io import Animation, read_animation, write_apng, write_frames, write_gif, write_png
+def _run_one(args: argparse.Namespace, kind: str) -> int:
+    from motionmap.io import Animation, write_animation, write_png
+    from motionmap.io.aseprite import NamedAnimation, write_aseprite
     from motionmap.io.sheets import assemble_sheet
     from motionmap.layout import grid_layout
-    from motionmap.retarget import check_model_frame_size
-    from motionmap.transfer import check_target_size, load_target_frame, retarget_animation
+    from motionmap.transfer import load_animation_inputs, palette_for_target, retarget_animation
 
-    source = read_animation(args.source, animation=args.animation, facing=args.facing, frame_size=args.frame_size)
-    target = load_target_frame(args.target[0], facing=args.facing, frame_size=args.frame_size,
-                               animation=args.animation)
-    check_target_size(target.image, source.frames.shape[1:3], name=f"--target {args.target[0]}")
-    check_model_frame_size(source.frames, target.image, args.scale, name=args.source)  # before the model loads
-    reference = _reference_frame(args, target)
-    retargeter = _load_retargeter(args, device)
-    palette = args.palette
-    if palette == "target" and target.sheet_palette is not None:
-        palette = target.sheet_palette  # a sheet target: lock to the colours of the whole sheet
-    result = retarget_animation(retargeter, source, target.image, reference=reference, palette=palette)
+    inputs = load_animation_inputs(args.source, args.target[0], animation=args.animation, facing=args.facing,
+                                   frame_size=args.frame_size, scale=args.scale)  # all checked before the model loads
+    result = retarget_animation(_load_retargeter(args), inputs.source, inputs.target.image, reference=inputs.reference,
+                                palette=palette_for_target(args.palette, inputs.target))
     result = Animation(result.frames, _durations(result.durations_ms, args.fps))
     out = args.out
-    if kind == "gif":
-        write_gif(out, result.frames, result.durations_ms, overwrite=args.overwrite)
-    elif kind == "apng":
-        write_apng(out, result.frames, result.durations_ms, overwrite=args.overwrite)
-    elif kind == "frames":
-        write_frames(out, result.frames, overwrite=args.overwrite)
-    elif kind == "aseprite":
-        from motionmap.io.aseprite import NamedAnimation, write_aseprite
-
+    if kind == "aseprite":
         png, _ = write_aseprite(out, [NamedAnimation(_tag_name(args), result)], overwrite=args.overwrite)
         out = f"{png} + {out}"
-    else:  # "sheet": one row, as wide as the animation
+    elif kind == "sheet":  # one row, as wide as the animation
         t, h, w = result.frames.shape[:3]
         write_png(out, assemble_sheet([result.frames], grid_layout(w, h, t, 1)), overwrite=args.overwrite)
+    else:  # gif, apng, frames: by the suffix
+        write_animation(out, result, overwrite=args.overwrite)
     channels = "RGBA" if result.frames.shape[-1] == 4 and (result.frames[..., 3] < 255).any() else "RGB"
     print(f"wrote {out} ({len(result)} frames, {result.frames.shape[2]}x{result.frames.shape[1]}, {channels})")
     return 0
@@ -208,7 +192,7 @@ EXAMPLE_SOURCE = ("synth-1", "walk", "down")  # (character, action, facing) from
 EXAMPLE_TARGET = "synth-0"
 
 
-def _run_example(args: argparse.Namespace, device: str) -> int:
+def _run_example(args: argparse.Namespace) -> int:
     """A built-in example: synthetic character A's walk replayed with B's look, as source | target | result."""
     import numpy as np
 
@@ -224,7 +208,7 @@ def _run_example(args: argparse.Namespace, device: str) -> int:
     character, action, facing = EXAMPLE_SOURCE
     source = example_animation(character, action, facing)
     target = example_target(EXAMPLE_TARGET, action, facing)
-    result = retarget_animation(_load_retargeter(args, device), source, target, palette=args.palette)
+    result = retarget_animation(_load_retargeter(args), source, target, palette=args.palette)
     grey = np.full((64, 64, 3), 96, np.uint8)
 
     def on_grey(frames):  # uint8 [T,64,64,3|4] -> uint8 [T,64,64,3]
@@ -238,44 +222,13 @@ def _run_example(args: argparse.Namespace, device: str) -> int:
     return 0
 
 
-def _reference_frame(args, target):
-    """The source frame whose pose the target is in, when the target came from another row of an LPC sheet than the
-    source animation (a target sheet without that animation falls back to walk): that row's first source frame."""
-    from motionmap.io import read_sheet
-    from motionmap.io.sheets import detect_layout
-    from motionmap.layout import LPC_LAYOUT
+def _run_all(args: argparse.Namespace) -> int:
+    from motionmap.io import write_png
+    from motionmap.transfer import load_lpc_inputs, retarget_lpc_sheet
 
-    if args.animation is None or target.animation in (None, args.animation) or target.facing is None:
-        return None
-    sheet = read_sheet(args.source)
-    if detect_layout(sheet.shape[1], sheet.shape[0], args.frame_size) is not LPC_LAYOUT:
-        return None
-    row = LPC_LAYOUT.row_index(target.animation, target.facing)
-    fh, fw = LPC_LAYOUT.frame_height, LPC_LAYOUT.frame_width
-    frame = sheet[row * fh : (row + 1) * fh, :fw]
-    return frame if frame[..., 3].any() else None
-
-
-def _run_all(args: argparse.Namespace, device: str) -> int:
-    from motionmap.io import read_sheet, write_png
-    from motionmap.io.sheets import is_lpc_size
-    from motionmap.layout import LPC_LAYOUT
-    from motionmap.transfer import load_facing_targets, load_target_frame, retarget_lpc_sheet
-
-    sheet = read_sheet(args.source)
-    if not is_lpc_size(sheet.shape[1], sheet.shape[0]):
-        lw, lh = LPC_LAYOUT.size
-        raise MotionmapError(
-            f"{args.source}: {sheet.shape[1]}x{sheet.shape[0]} is not an LPC sheet ({lw}x{lh}); "
-            "--all needs an LPC source sheet (or one character's LPC layer folder)"
-        )
-    targets = load_facing_targets(args.target, frame_size=args.frame_size)
-    palette = args.palette
-    if palette == "target" and len(args.target) == 1:  # a target sheet: lock to the colours of the whole sheet
-        sheet_palette = load_target_frame(args.target[0], facing="down", frame_size=args.frame_size).sheet_palette
-        palette = palette if sheet_palette is None else sheet_palette
-    retargeter = _load_retargeter(args, device)
-    out = retarget_lpc_sheet(retargeter, sheet, targets, progress=not args.no_progress, palette=palette)
+    inputs = load_lpc_inputs(args.source, args.target, frame_size=args.frame_size, palette=args.palette)
+    out = retarget_lpc_sheet(_load_retargeter(args), inputs.sheet, inputs.targets, progress=not args.no_progress,
+                             palette=inputs.palette)
     write_png(args.out, out, overwrite=args.overwrite)
     print(f"wrote {args.out} (LPC sheet {out.shape[1]}x{out.shape[0]})")
     return 0

@@ -19,9 +19,10 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from motionmap.errors import MotionmapError
-from motionmap.layout import SheetLayout
 from motionmap.datasets.format import row_offsets
+from motionmap.errors import MotionmapError
+from motionmap.io.sheets import row_frames
+from motionmap.layout import SheetLayout
 
 
 def sheet_frames(sheet: np.ndarray, layout: SheetLayout, name: str = "sheet") -> np.ndarray:
@@ -40,9 +41,8 @@ def sheet_frames(sheet: np.ndarray, layout: SheetLayout, name: str = "sheet") ->
         )
     offsets = row_offsets(layout)
     out = np.empty((int(offsets[-1]), h, w, 4), dtype=np.uint8)
-    for r, row in enumerate(layout.rows):
-        strip = sheet[r * h:(r + 1) * h, : row.frames * w]  # (h, n*w, 4)
-        out[offsets[r]:offsets[r + 1]] = strip.reshape(h, row.frames, w, 4).transpose(1, 0, 2, 3)  # (n, h, w, 4)
+    for r in range(len(layout.rows)):
+        out[offsets[r]:offsets[r + 1]] = row_frames(sheet, layout, r)  # (n, h, w, 4)
     return out
 
 

@@ -748,6 +748,7 @@ class DemoApp:
                       frame_size: Optional[str]) -> Tuple[np.ndarray, str]:
         from motionmap.io.animation import read_animation
         from motionmap.io.images import read_image
+        from motionmap.io.sheets import first_frame
         from motionmap.transfer import load_target_frame
 
         if upload.kind == "animation":
@@ -761,8 +762,7 @@ class DemoApp:
             wanted = animation if animation in names else names[0]
             facings = layout.facings_of(wanted)
             row = layout.row_index(wanted, facing if facing in facings else facings[0])
-            fw, fh = layout.frame_width, layout.frame_height
-            image = np.ascontiguousarray(read_image(upload.path)[row * fh : (row + 1) * fh, :fw])
+            image = first_frame(read_image(upload.path), layout, row)
             return image, f"{upload.name} · {wanted}/{layout.rows[row].facing} frame 1"
         picked = load_target_frame(upload.path, facing=facing or "down", frame_size=frame_size, animation=animation)
         where = "/".join(p for p in (picked.animation, picked.facing) if p)
@@ -1093,11 +1093,10 @@ def make_server(config: DemoConfig, retargeter=None) -> DemoServer:
     """Load the model (unless given) and bind the server; does not start serving. Raises :class:`MotionmapError`
     for a bad checkpoint or a port in use."""
     if retargeter is None:
-        from motionmap.model.refine import refine_config
-        from motionmap.retarget import Retargeter
+        from motionmap.transfer import load_retargeter
 
-        retargeter = Retargeter.load(config.checkpoint, device=config.device,
-                                     refine=refine_config(config.refine_steps), threads=config.threads)
+        retargeter = load_retargeter(config.checkpoint, device=config.device, refine_steps=config.refine_steps,
+                                     threads=config.threads)
     name = Path(config.checkpoint).name if config.checkpoint is not None else "default model"
     return DemoServer(DemoApp(config, retargeter, checkpoint_name=name))
 

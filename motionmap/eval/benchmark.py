@@ -25,6 +25,7 @@ from motionmap.eval.testsets import (
     is_dataset_dir,
 )
 from motionmap.palette import DEFAULT_PALETTE, PALETTE_MODES, check_palette
+from motionmap.transfer import is_device, load_retargeter, resolve_device
 
 BASELINES = ("identity", "analogy", "flow")
 
@@ -82,7 +83,7 @@ class EvalConfig:
             w, h = self.size
             if not (MIN_SIZE <= w <= MAX_SIZE and MIN_SIZE <= h <= MAX_SIZE):
                 raise MotionmapError(f"--size {w}x{h}: frame sides must be {MIN_SIZE} to {MAX_SIZE} px")
-        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
+        if not is_device(self.device):
             raise MotionmapError(f"--device {self.device!r}: unknown; choose auto, cpu or cuda")
         if not isinstance(self.palette, str):
             raise MotionmapError(f"--palette {self.palette!r}: choose one of {', '.join(PALETTE_MODES)}")
@@ -127,14 +128,6 @@ def baseline_methods(names: Sequence[str] = BASELINES) -> Tuple[List[Method], Li
     return methods, notes
 
 
-def resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _method_names(paths: Sequence[Path]) -> List[str]:
     """Report names for checkpoints: the file stem, ``folder/stem`` where stems collide (``runA/last``,
     ``runB/last``), then ``#2``, ``#3`` for anything still repeated or equal to a baseline's name."""
@@ -152,8 +145,8 @@ def _method_names(paths: Sequence[Path]) -> List[str]:
 def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
                             refine_steps: Optional[int] = None, scale: str = "auto",
                             palette: str = DEFAULT_PALETTE) -> List[Method]:
-    """Each checkpoint through ``Retargeter.load(path, device, refine, scale)``, run with
-    ``retarget(..., palette=palette)``; any failure is a one-line :class:`MotionmapError`. ``refine_steps``,
+    """Each checkpoint through :func:`motionmap.transfer.load_retargeter` (``device``, ``refine_steps``, ``scale``),
+    run with ``retarget(..., palette=palette)``; any failure is a one-line :class:`MotionmapError`. ``refine_steps``,
     ``scale``, ``palette``: see :class:`EvalConfig`."""
     paths = [Path(p) for p in paths]
     for p in paths:
@@ -164,15 +157,14 @@ def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
     if not paths:
         return []
     try:
-        from motionmap.model.refine import refine_config
-        from motionmap.retarget import Retargeter
+        import motionmap.model.refine  # noqa: F401 - the model code (torch) is importable
     except ImportError as e:
         raise MotionmapError(f"--checkpoint: the model code is not available ({e}); reinstall motionmap") from None
     dev = resolve_device(device)
     methods = []
     for p, name in zip(paths, _method_names(paths)):
         try:
-            retargeter = Retargeter.load(str(p), device=dev, refine=refine_config(refine_steps), scale=scale)
+            retargeter = load_retargeter(str(p), device=dev, refine_steps=refine_steps, scale=scale)
         except MotionmapError:
             raise
         except Exception as e:  # noqa: BLE001 - a bad checkpoint must not end in a traceback

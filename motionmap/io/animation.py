@@ -408,15 +408,27 @@ def write_sheet(path: PathLike, rows: Sequence[np.ndarray], layout: SheetLayout,
     return write_png(path, assemble_sheet(rows, layout), overwrite=overwrite)
 
 
+# The animation format each output suffix means (write_animation, motionmap retarget --out); no suffix: a folder.
+ANIMATION_FORMATS = {".gif": "gif", ".png": "apng", ".apng": "apng", "": "frames"}
+
+
+def animation_format(path: PathLike) -> Optional[str]:
+    """The format an animation written to ``path`` takes, from its suffix: ``"gif"``, ``"apng"`` (``.png`` or
+    ``.apng``), ``"frames"`` (no suffix: a folder of PNG frames), or ``None`` for any other suffix."""
+    return ANIMATION_FORMATS.get(Path(path).suffix.lower())
+
+
 def write_animation(path: PathLike, anim: Animation, overwrite: bool = False) -> Path:
-    """Write ``anim`` by the suffix of ``path``: ``.gif`` GIF, ``.png``/``.apng`` APNG, no suffix a frame folder."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".gif":
+    """Write ``anim`` by the suffix of ``path`` (:func:`animation_format`): ``.gif`` GIF, ``.png``/``.apng`` APNG, no
+    suffix a frame folder."""
+    fmt = animation_format(path)
+    if fmt == "gif":
         return write_gif(path, anim.frames, anim.durations_ms, overwrite=overwrite)
-    if suffix in (".png", ".apng"):
+    if fmt == "apng":
         return write_apng(path, anim.frames, anim.durations_ms, overwrite=overwrite)
-    if suffix == "":
+    if fmt == "frames":
         return write_frames(path, anim.frames, overwrite=overwrite)
     raise MotionmapError(
-        f"{path}: cannot write {suffix} animations; use .gif, .png (animated PNG), or a folder name without a suffix"
+        f"{path}: cannot write {Path(path).suffix.lower()} animations; use .gif, .png (animated PNG), or a folder "
+        "name without a suffix"
     )

@@ -46,12 +46,20 @@ def _trim_trailing_empty(frames: np.ndarray) -> np.ndarray:
     return frames[:last]
 
 
-def _row_frames(sheet: np.ndarray, layout: SheetLayout, row: int) -> np.ndarray:
+def row_frames(sheet: np.ndarray, layout: SheetLayout, row: int, frames: Optional[int] = None) -> np.ndarray:
+    """The first ``frames`` cells (default: the row's frame count) of row ``row`` of ``sheet`` as
+    ``uint8 [frames,h,w,C]`` (a new, contiguous array; nothing trimmed). ``sheet``: ``uint8 [H,W,C]`` at least as
+    large as those cells (unchecked: :func:`slice_sheet` checks whole sheets)."""
     fw, fh = layout.frame_width, layout.frame_height
-    n = layout.rows[row].frames
+    n = layout.rows[row].frames if frames is None else frames
     strip = sheet[row * fh : (row + 1) * fh, : n * fw]  # (h, n*w, C)
-    frames = strip.reshape(fh, n, fw, sheet.shape[-1]).transpose(1, 0, 2, 3)  # (n, h, w, C)
-    return np.ascontiguousarray(frames)
+    cells = strip.reshape(fh, n, fw, sheet.shape[-1]).transpose(1, 0, 2, 3)  # (n, h, w, C)
+    return np.ascontiguousarray(cells)
+
+
+def first_frame(sheet: np.ndarray, layout: SheetLayout, row: int) -> np.ndarray:
+    """The first cell of row ``row`` of ``sheet``: ``uint8 [h,w,C]`` (see :func:`row_frames`)."""
+    return row_frames(sheet, layout, row, 1)[0]
 
 
 def _check_sheet_array(sheet: np.ndarray) -> np.ndarray:
@@ -73,7 +81,7 @@ def slice_sheet(sheet: np.ndarray, layout: SheetLayout, name_for_errors: str = "
     sheet = _check_sheet_array(sheet)
     height, width = sheet.shape[:2]
     _check_sheet_size(width, height, layout, name_for_errors)
-    return [_trim_trailing_empty(_row_frames(sheet, layout, i)) for i in range(len(layout.rows))]
+    return [_trim_trailing_empty(row_frames(sheet, layout, i)) for i in range(len(layout.rows))]
 
 
 def animation_from_sheet(
@@ -95,7 +103,7 @@ def animation_from_sheet(
         raise MotionmapError(f"{name_for_errors}: {e}") from None
     height, width = sheet.shape[:2]
     _check_sheet_size(width, height, layout, name_for_errors)
-    return _trim_trailing_empty(_row_frames(sheet, layout, row))
+    return _trim_trailing_empty(row_frames(sheet, layout, row))
 
 
 def assemble_sheet(rows: Sequence[np.ndarray], layout: SheetLayout) -> np.ndarray:

@@ -240,6 +240,12 @@ class TestWriteAnimation:
         assert read_animation(tmp_path / "a.gif").durations_ms == anim.durations_ms
         assert read_animation(tmp_path / "a.png").durations_ms == anim.durations_ms
 
+    def test_format_from_suffix(self):
+        from motionmap.io.animation import animation_format
+
+        assert [animation_format(n) for n in ("a.GIF", "a.png", "b/a.apng", "frames", "a.mp4", "a.json")] == [
+            "gif", "apng", "apng", "frames", None, None]
+
     def test_unsupported_suffix(self, tmp_path, sprite_frames):
         with pytest.raises(MotionmapError, match=r"a\.mp4: cannot write \.mp4 animations; use \.gif"):
             write_animation(tmp_path / "a.mp4", Animation.uniform(sprite_frames))

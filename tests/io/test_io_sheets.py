@@ -11,7 +11,9 @@ from motionmap.io.sheets import (
     animation_from_sheet,
     assemble_sheet,
     detect_layout,
+    first_frame,
     parse_frame_size,
+    row_frames,
     slice_sheet,
 )
 from motionmap.layout import LPC_LAYOUT, grid_layout
@@ -43,6 +45,16 @@ class TestSliceAssemble:
         back = slice_sheet(sheet, LPC_LAYOUT)
         assert [len(r) for r in back] == counts
         np.testing.assert_array_equal(back[9], rows[9])
+
+    def test_row_frames_and_first_frame(self, make_sprites):
+        layout = grid_layout(20, 24, 6, 3)
+        rows = _rows_for(layout, make_sprites, [6, 2, 4])
+        sheet = assemble_sheet(rows, layout)
+        np.testing.assert_array_equal(row_frames(sheet, layout, 2)[:4], rows[2])  # the row's cells, untrimmed
+        assert row_frames(sheet, layout, 1).shape == (6, 24, 20, 4) and not row_frames(sheet, layout, 1)[2:].any()
+        np.testing.assert_array_equal(row_frames(sheet, layout, 0, 3), rows[0][:3])
+        np.testing.assert_array_equal(first_frame(sheet, layout, 1), rows[1][0])
+        assert first_frame(sheet, layout, 1).flags.c_contiguous
 
     def test_empty_row_keeps_one_frame(self):
         layout = grid_layout(8, 8, 4, 2)

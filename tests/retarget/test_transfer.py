@@ -8,9 +8,13 @@ from motionmap.io import Animation, write_png
 from motionmap.layout import FACINGS, LPC_LAYOUT
 from motionmap.transfer import (
     check_target_size,
+    is_device,
+    load_animation_inputs,
     load_facing_targets,
     load_target,
     load_target_frame,
+    reference_frame,
+    resolve_device,
     retarget_animation,
     retarget_frames,
     retarget_lpc_sheet,
@@ -205,3 +209,34 @@ class TestRetargetLpcSheet:
             retarget_lpc_sheet(ShiftRetargeter(), self._sheet(), {f: targets[f] for f in FACINGS[:3]}, progress=False)
         with pytest.raises(MotionmapError, match="smaller than the source frames"):
             retarget_lpc_sheet(ShiftRetargeter(), self._sheet(), {f: character(32) for f in FACINGS}, progress=False)
+
+
+class TestCore:
+    """The pieces every front end shares: device names, inputs read and checked once, the reference frame."""
+
+    def test_device_names(self):
+        assert [is_device(d) for d in ("auto", "cpu", "cuda", "cuda:1", "cuda:x", "tpu", None)] == [
+            True, True, True, True, False, False, False]
+        assert not is_device("auto", allow_auto=False) and is_device("cuda:0", allow_auto=False)
+        assert resolve_device("cpu") == "cpu" and resolve_device("auto") in ("cpu", "cuda")
+
+    def test_animation_inputs_from_an_lpc_sheet(self, tmp_path):
+        sheet = np.zeros((1344, 832, 4), np.uint8)
+        walk_left, slash_left = LPC_LAYOUT.row_index("walk", "left"), LPC_LAYOUT.row_index("slash", "left")
+        sheet[walk_left * 64 : (walk_left + 1) * 64, : 9 * 64] = (10, 20, 30, 255)
+        sheet[slash_left * 64 : (slash_left + 1) * 64, : 64] = (40, 50, 60, 255)
+        write_png(tmp_path / "a.png", sheet)
+        target = np.zeros_like(sheet)
+        target[walk_left * 64 : (walk_left + 1) * 64, : 64] = (70, 80, 90, 255)  # no slash row: walk stands in
+        write_png(tmp_path / "b.png", target)
+        inputs = load_animation_inputs(tmp_path / "a.png", tmp_path / "b.png", animation="slash", facing="left")
+        assert inputs.source.frames.shape == (1, 64, 64, 4)
+        assert (inputs.target.animation, inputs.target.facing) == ("walk", "left")
+        assert inputs.reference is not None and tuple(inputs.reference[0, 0]) == (10, 20, 30, 255)
+        assert reference_frame(tmp_path / "a.png", inputs.target, "walk") is None  # the same row: no reference
+
+    def test_animation_inputs_refuse_a_target_of_another_size(self, tmp_path):
+        write_png(tmp_path / "a.png", np.full((32, 32, 4), 255, np.uint8))
+        write_png(tmp_path / "b.png", np.full((48, 48, 4), 255, np.uint8))
+        with pytest.raises(MotionmapError, match="--target .*b.png: 48x48 is larger than the source frames"):
+            load_animation_inputs(tmp_path / "a.png", tmp_path / "b.png")
