@@ -91,6 +91,8 @@ class OptimConfig:
     ``decay_from``: the step where a cosine decay starts, reaching ``lr * decay_to`` at the trainer's ``max_steps``
     (None keeps the rate constant). Schedules are recomputed from the step count, so a run resumed with
     ``--model.optim.decay_from`` set decays from there even if it started without one.
+    ``decay_over``: ``"steps"`` (above) or ``"time"``: the cosine follows the share of the trainer's ``max_time``
+    spent so far instead, so a run on hardware of unknown speed still ends at ``lr * decay_to`` when its time is up.
     """
 
     lr: float = 2e-3
@@ -98,7 +100,10 @@ class OptimConfig:
     warmup_steps: int = 50
     decay_from: Optional[int] = None
     decay_to: float = 0.1
+    decay_over: str = "steps"
 
+
+DECAY_OVER = ("steps", "time")
 
 C = TypeVar("C", NetConfig, LossConfig, OptimConfig)
 
@@ -176,6 +181,9 @@ def validate(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> None:
     elif isinstance(cfg, LossConfig):
         if cfg.latent_form not in LATENT_LOSSES:
             raise MotionmapError(f"loss.latent_form: got {cfg.latent_form!r}; use one of {', '.join(LATENT_LOSSES)}")
+    elif isinstance(cfg, OptimConfig):
+        if cfg.decay_over not in DECAY_OVER:
+            raise MotionmapError(f"optim.decay_over: got {cfg.decay_over!r}; use one of {', '.join(DECAY_OVER)}")
 
 
 def plain(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> dict:

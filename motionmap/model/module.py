@@ -18,10 +18,11 @@ from __future__ import annotations
 import math
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Timer
 import torch
 from torch import Tensor
 
@@ -305,14 +306,35 @@ class MotionMapper(pl.LightningModule):
         cfg = self.optim_cfg
         opt = torch.optim.Adam(self.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         max_steps = self._trainer.max_steps if self._trainer is not None else -1
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, partial(lr_factor, cfg=cfg, max_steps=max_steps))
+        time_spent = self._time_spent if cfg.decay_over == "time" else None
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, partial(lr_factor, cfg=cfg, max_steps=max_steps, time_spent=time_spent))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
-def lr_factor(step: int, cfg: OptimConfig, max_steps: int) -> float:
+    def _time_spent(self) -> Optional[float]:
+        """The share of the trainer's ``max_time`` spent so far in [0, 1], or None without a time limit."""
+        trainer = self._trainer
+        timer = next((cb for cb in (trainer.callbacks if trainer is not None else []) if isinstance(cb, Timer)), None)
+        remaining = timer.time_remaining() if timer is not None else None
+        if remaining is None:
+            return None
+        elapsed = timer.time_elapsed()
+        return min(1.0, max(0.0, elapsed / max(1e-9, elapsed + remaining)))
+
+
+def lr_factor(step: int, cfg: OptimConfig, max_steps: int,
+              time_spent: Optional[Callable[[], Optional[float]]] = None) -> float:
     """The learning-rate multiplier at ``step``: linear warm-up, constant, then an optional cosine decay that starts
-    at ``cfg.decay_from`` and reaches ``cfg.decay_to`` at ``max_steps`` (no decay when either is unset)."""
+    at ``cfg.decay_from`` and reaches ``cfg.decay_to`` at ``max_steps`` (no decay when either is unset).
+
+    With ``time_spent`` (``cfg.decay_over == "time"``) the cosine's progress is the share of the time budget spent
+    instead of the share of steps, so the rate reaches ``decay_to`` when ``max_time`` runs out whatever the speed."""
     factor = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+    if time_spent is not None and cfg.decay_from is not None and step >= cfg.decay_from:
+        spent = time_spent()
+        if spent is not None:
+            return factor * (cfg.decay_to + (1.0 - cfg.decay_to) * 0.5 * (1.0 + math.cos(math.pi * spent)))
     if cfg.decay_from is None or max_steps is None or max_steps <= cfg.decay_from or step < cfg.decay_from:
         return factor
     progress = min(1.0, (step - cfg.decay_from) / (max_steps - cfg.decay_from))

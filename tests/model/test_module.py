@@ -201,3 +201,18 @@ def test_init_from_default_copies_the_shipped_weights_and_refuses_another_net():
     other = MotionMapper(net={**net, "flow_hidden": 8}, init_from=str(DEFAULT_CHECKPOINT))
     with pytest.raises(MotionmapError, match="flow_hidden"):
         other.setup("fit")
+
+
+def test_lr_schedule_by_time_follows_the_share_of_the_time_budget_not_the_steps():
+    cfg = OptimConfig(warmup_steps=10, decay_from=100, decay_to=0.1, decay_over="time")
+    # Before decay_from it warms up and holds, whatever the clock says.
+    assert lr_factor(0, cfg, -1, time_spent=lambda: 0.9) == pytest.approx(0.1)
+    assert lr_factor(50, cfg, -1, time_spent=lambda: 0.9) == 1.0
+    # After it, the cosine follows the time spent (max_steps is ignored, here unset).
+    assert lr_factor(150, cfg, -1, time_spent=lambda: 0.0) == 1.0
+    assert lr_factor(150, cfg, -1, time_spent=lambda: 0.5) == pytest.approx(0.55)
+    assert lr_factor(150, cfg, -1, time_spent=lambda: 1.0) == pytest.approx(0.1)
+    # Without a time limit (the clock returns None) it falls back to the step schedule.
+    assert lr_factor(150, cfg, 200, time_spent=lambda: None) == pytest.approx(0.55)
+    with pytest.raises(MotionmapError, match="optim.decay_over"):
+        coerce_config(OptimConfig, {"decay_over": "epochs"})
