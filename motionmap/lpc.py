@@ -31,6 +31,7 @@ import numpy as np
 
 from motionmap.errors import MotionmapError
 from motionmap.io.images import alpha_over, read_image
+from motionmap.io.names import natural_key
 from motionmap.layout import LPC_LAYOUT
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -52,12 +53,6 @@ IMAGE_SUFFIXES = (".png",)
 
 # Enumerate every recipe (instead of rejection sampling) only while the space is this small.
 _ENUMERATE_LIMIT = 2_000_000
-
-
-def natural_key(text: str) -> Tuple:
-    """Sort key that orders embedded numbers by value: ``frame2`` before ``frame10``."""
-    parts = re.split(r"(\d+)", text)
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p.lower()) for p in parts if p)
 
 
 @dataclass(frozen=True)

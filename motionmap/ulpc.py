@@ -27,7 +27,8 @@ from typing import Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from motionmap.errors import MotionmapError
-from motionmap.lpc import check_held_out_mode, compose_layers, draw_distinct, load_layer_sheet, natural_key
+from motionmap.io.names import natural_key
+from motionmap.lpc import check_held_out_mode, compose_layers, draw_distinct, load_layer_sheet
 
 PathLike = Union[str, "os.PathLike[str]"]
 

@@ -62,7 +62,8 @@ def _stop_on_sigterm() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from motionmap.demo.server import DemoConfig, is_loopback, make_server
+    from motionmap.demo.config import DemoConfig, is_loopback
+    from motionmap.demo.server import make_server
     from motionmap.errors import MotionmapError
     from motionmap.transfer import is_device
 

@@ -165,8 +165,7 @@ def _tag_name(args: argparse.Namespace) -> str:
 def _run_one(args: argparse.Namespace, kind: str) -> int:
     from motionmap.io import Animation, write_animation, write_png
     from motionmap.io.aseprite import NamedAnimation, write_aseprite
-    from motionmap.io.sheets import assemble_sheet
-    from motionmap.layout import grid_layout
+    from motionmap.io.sheets import frames_strip
     from motionmap.transfer import load_animation_inputs, palette_for_target, retarget_animation
 
     inputs = load_animation_inputs(args.source, args.target[0], animation=args.animation, facing=args.facing,
@@ -179,8 +178,7 @@ def _run_one(args: argparse.Namespace, kind: str) -> int:
         png, _ = write_aseprite(out, [NamedAnimation(_tag_name(args), result)], overwrite=args.overwrite)
         out = f"{png} + {out}"
     elif kind == "sheet":  # one row, as wide as the animation
-        t, h, w = result.frames.shape[:3]
-        write_png(out, assemble_sheet([result.frames], grid_layout(w, h, t, 1)), overwrite=args.overwrite)
+        write_png(out, frames_strip(result.frames), overwrite=args.overwrite)
     else:  # gif, apng, frames: by the suffix
         write_animation(out, result, overwrite=args.overwrite)
     channels = "RGBA" if result.frames.shape[-1] == 4 and (result.frames[..., 3] < 255).any() else "RGB"

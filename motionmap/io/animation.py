@@ -45,6 +45,7 @@ from motionmap.io.images import (
     to_rgba,
     write_png,
 )
+from motionmap.io.names import natural_key
 from motionmap.io.sheets import animation_from_sheet, assemble_sheet, detect_layout, is_lpc_size
 from motionmap.layout import LPC_LAYOUT, SheetLayout
 
@@ -105,19 +106,13 @@ def _durations(durations_ms: Union[int, Sequence[int]], n: int) -> Tuple[int, ..
 # --- reading ---------------------------------------------------------------------------------------------------------
 
 
-def _natural_key(text: str):
-    from motionmap.lpc import natural_key
-
-    return natural_key(text)
-
-
 def frame_files(folder: Path) -> List[Path]:
     files = [
         p
         for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES and not p.name.startswith(".")
     ]
-    return sorted(files, key=lambda p: _natural_key(p.name))
+    return sorted(files, key=lambda p: natural_key(p.name))
 
 
 def read_frame_folder(folder: PathLike) -> Animation:

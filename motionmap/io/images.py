@@ -13,6 +13,7 @@ also capped per frame (:data:`MAX_ANIMATION_FRAME_PIXELS`), in frame count and i
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import warnings
@@ -316,3 +317,34 @@ def alpha_over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
         mixed = np.concatenate([rgb, a_out], axis=-1)
         out[partial] = np.clip(np.round(mixed * 255.0), 0, 255).astype(np.uint8)
     return out
+
+
+# --- sizes and bytes -------------------------------------------------------------------------------------------------
+
+# Bytes of chunks a PNG may carry beyond its pixels (palette, colour profile, text) before it counts as padded.
+PNG_SLACK_BYTES = 64 * 1024
+
+
+def honest_size(width: int, height: int, frames: int = 1) -> int:
+    """The most bytes an image file of ``frames`` frames of ``width x height`` needs: its pixels stored uncompressed at
+    16 bits per RGBA channel, plus :data:`PNG_SLACK_BYTES`. Anything longer is padding (zeros after the image end),
+    which would sit on the server's disk for nothing."""
+    return frames * (width * height * 8 + height) + PNG_SLACK_BYTES
+
+
+def check_png_size(data: bytes, what: str) -> None:
+    """Refuse a PNG (``data``) longer than :func:`honest_size` of the width and height in its header (IHDR)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        raise MotionmapError(f"{what}: not a PNG file; zip the PNG frames themselves")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if len(data) > honest_size(width, height):
+        raise MotionmapError(f"{what}: {len(data)} bytes for one {width}x{height} frame: padded or damaged; "
+                             "re-export the frames")
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """``uint8 [H,W,3|4]`` -> PNG bytes (in memory: a page's picture, a zip member)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG")
+    return buf.getvalue()
+

@@ -138,6 +138,13 @@ def assemble_sheet(rows: Sequence[np.ndarray], layout: SheetLayout) -> np.ndarra
     return sheet
 
 
+def frames_strip(frames: np.ndarray) -> np.ndarray:
+    """``uint8 [T,H,W,C]`` -> one row ``uint8 [H,T*W,C]``: a one-animation sprite sheet (the inverse of
+    :func:`row_frames` on it)."""
+    t, h, w, c = frames.shape
+    return np.ascontiguousarray(frames.transpose(1, 0, 2, 3).reshape(h, t * w, c))
+
+
 def is_lpc_size(width: int, height: int) -> bool:
     """True for LPC sheets: 832 wide (13 columns of 64) and at least 1344 tall, a whole number of 64 px rows.
 
@@ -145,6 +152,15 @@ def is_lpc_size(width: int, height: int) -> bool:
     """
     lw, lh = LPC_LAYOUT.size
     return width == lw and height >= lh and height % LPC_LAYOUT.frame_height == 0
+
+
+def layout_of_size(width: int, height: int, known: Sequence[SheetLayout] = ()) -> Optional[SheetLayout]:
+    """The layout a ``width x height`` sheet has by its size alone: :data:`~motionmap.layout.LPC_LAYOUT` for an LPC
+    sheet (:func:`is_lpc_size`), else the first of ``known`` of exactly that size; None for anything else (a grid
+    sheet, whose frame size must be given)."""
+    if is_lpc_size(width, height):
+        return LPC_LAYOUT
+    return next((layout for layout in known if layout.size == (width, height)), None)
 
 
 def parse_frame_size(value: object) -> Optional[Tuple[int, int]]:
@@ -186,7 +202,7 @@ def detect_layout(
     """
     size = parse_frame_size(frame_size)
     grid_options = names is not None or frame_counts is not None
-    if is_lpc_size(width, height) and not grid_options and size in (None, (64, 64)):
+    if layout_of_size(width, height) is LPC_LAYOUT and not grid_options and size in (None, (64, 64)):
         return LPC_LAYOUT
     if size is None:
         if is_lpc_size(width, height):

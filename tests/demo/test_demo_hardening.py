@@ -16,7 +16,7 @@ import pytest
 
 from demo_data import Client, frames_zip, png_bytes, walk_gif
 from motionmap.cli import main
-from motionmap.demo.server import DemoApp, DemoConfig, make_server, serve_in_thread
+from motionmap.demo import DemoApp, DemoConfig, make_server, serve_in_thread
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import encode_gif
 from test_demo_handlers import error_of, ok, post, upload
@@ -86,8 +86,8 @@ class TestByteCaps:
             uid = ok(upload(app, "walk.gif", walk_gif()[0]))["upload"]
             for _ in range(20):
                 ok(post(app, "/api/clip", {"upload": uid}))
-            held = sum(c.nbytes for c in app._clips.values())
-            assert held <= 0.3 * 2**20 and len(app._clips) == 2
+            held = sum(c.nbytes for c in app.session.clips.values())
+            assert held <= 0.3 * 2**20 and len(app.session.clips) == 2
             assert held == 2 * frames.nbytes
         finally:
             app.close()

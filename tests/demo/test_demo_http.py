@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from demo_data import Client, frames_zip, lpc_walk_frame, png_bytes, synth_lpc_sheet
-from motionmap.demo.server import STATIC_DIR
+from motionmap.demo.routes import STATIC_DIR
 from motionmap.io.animation import Animation, encode_gif
 from motionmap.layout import FACINGS, LPC_LAYOUT
 from motionmap.synth import render_animation, sample_character

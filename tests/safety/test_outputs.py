@@ -179,7 +179,7 @@ class TestEval:
 def test_demo_downloads_are_in_memory_and_uploads_stay_in_its_temp_folder(tmp_path, monkeypatch, tiny_checkpoint):
     """The demo writes nothing outside its own temp folder (not the working folder, not a path named by an upload);
     downloads are attachments with fixed names; the temp folder is removed on close."""
-    from motionmap.demo.server import DemoApp, DemoConfig
+    from motionmap.demo import DemoApp, DemoConfig
     from motionmap.io.animation import encode_gif
     from motionmap.retarget import Retargeter
     from motionmap.synth import render_animation, sample_character
