@@ -27,6 +27,8 @@ from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
+from motionmap.io.images import composite_over
+
 # Raw alpha at or above this becomes opaque when thresholding (binary targets). Trained models blur edges, so raw
 # alpha under-reads at the character's rim: on LPC ground truth (benchmarks/retarget_quality.py, 3 held-out pairs x 21
 # rows, lpc_dense checkpoint) IoU of the opaque region was 0.871 at 0.5, 0.876 at 0.3, 0.879 at 0.15-0.25. 0.3 takes
@@ -148,8 +150,6 @@ WHITE = (255, 255, 255)
 
 def over_solid(rgba: np.ndarray, color) -> np.ndarray:
     """``uint8 [...,H,W,4]`` composited over a solid ``color`` (an RGB triple) -> ``uint8 [...,H,W,3]``."""
-    from motionmap.io.images import composite_over
-
     return composite_over(rgba, np.asarray(color, np.uint8).reshape(1, 1, 3))
 
 

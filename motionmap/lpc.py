@@ -30,8 +30,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from motionmap.errors import MotionmapError
-from motionmap.io.images import alpha_over, read_image
+from motionmap.io.images import alpha_over, check_image_file, read_image
 from motionmap.io.names import natural_key
+from motionmap.io.sheets import is_lpc_size
 from motionmap.layout import LPC_LAYOUT
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -180,8 +181,6 @@ class LpcLayers:
 
 def load_layer_sheet(path: PathLike) -> np.ndarray:
     """Read one LPC layer sheet as ``uint8 [1344,832,4]`` (taller LPC sheets are cropped to the standard rows)."""
-    from motionmap.io.sheets import is_lpc_size
-
     sheet = read_image(path)
     height, width = sheet.shape[:2]
     lw, lh = LPC_LAYOUT.size
@@ -330,9 +329,6 @@ def layer_folder_files(folder: PathLike) -> Optional[List[Path]]:
     files naming no layer go on top, in natural order). Raises :class:`MotionmapError` for a layer subfolder
     holding several sheets (a library such as ``../shared/data/lpc``, which :class:`LpcLayers` reads instead).
     """
-    from motionmap.io.images import check_image_file
-    from motionmap.io.sheets import is_lpc_size
-
     folder = Path(folder)
     if (folder / "body").is_dir():
         files = []

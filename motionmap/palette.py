@@ -31,6 +31,7 @@ from typing import Iterable, Optional, Union
 
 import numpy as np
 
+from motionmap.alpha import BLACK, over_solid
 from motionmap.errors import MotionmapError
 
 PALETTE_MODES = ("target", "off")
@@ -148,8 +149,6 @@ def palette_for(palette: Palette, target: np.ndarray, rgba_output: bool) -> Opti
         return None
     target = np.asarray(target)
     if target.shape[-1] == 4 and not rgba_output:
-        from motionmap.alpha import BLACK, over_solid
-
         target = over_solid(target, BLACK)
     return target_palette(target)
 

@@ -33,6 +33,8 @@ import numpy as np
 from motionmap.check.align import MAX_SHIFT, dilate, shift_list
 from motionmap.check.components import label_components
 from motionmap.check.grid import SheetGrid
+from motionmap.check.prior import lpc_template, natural_misplacement, natural_shifts, natural_spot, natural_swap
+from motionmap.layout import LPC_LAYOUT
 
 KINDS: Tuple[str, ...] = ("hole", "speck", "shift", "order", "colour")
 
@@ -185,8 +187,6 @@ def small_enclosed_regions(grid: SheetGrid):
 
 
 def find_holes(grid: SheetGrid, keys: Optional[np.ndarray] = None, use_prior: bool = True) -> List[Flag]:
-    from motionmap.check.prior import natural_spot
-
     keys = grid.keys() if keys is None else keys
     flags = []
     for r, f, comp in small_enclosed_regions(grid):
@@ -258,8 +258,6 @@ def lonely_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None):
 def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None,
                  keys: Optional[np.ndarray] = None, use_prior: bool = True) -> List[Flag]:
     """exclude: optional ``bool [R,C,h,w]`` of pixels already explained (specks)."""
-    from motionmap.check.prior import natural_spot
-
     keys = grid.keys() if keys is None else keys
     by_mask, ctx = lonely_colours(grid, exclude)
     if not by_mask:
@@ -367,8 +365,6 @@ def shift_evidence(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> Tuple[
 
 
 def find_shifts(grid: SheetGrid, keys: Optional[np.ndarray] = None, layer: Optional[str] = None) -> List[Flag]:
-    from motionmap.check.prior import natural_shifts
-
     evidence, best = shift_evidence(grid, keys)
     group_of = {r: g for g in grid.facing_groups() for r in g}
     flags = []
@@ -472,9 +468,6 @@ def template_misplacement(grid: SheetGrid, template: np.ndarray) -> Tuple[np.nda
 
 
 def find_order(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> List[Flag]:
-    from motionmap.check.prior import lpc_template, natural_misplacement, natural_swap
-    from motionmap.layout import LPC_LAYOUT
-
     keys = grid.keys() if keys is None else keys
     repeat, swap = order_evidence(grid, keys)
     group_of = {r: g for g in grid.facing_groups() for r in g}

@@ -26,7 +26,10 @@ from typing import Dict, Iterable, List, Tuple
 import numpy as np
 
 from motionmap.check.grid import SheetGrid, sheet_grid
+from motionmap.io.images import read_image, write_png
 from motionmap.layout import LPC_LAYOUT
+from motionmap.lpc import LpcLayers, compose_character, sample_recipes
+from motionmap.ulpc import UlpcLayers, compose_ulpc_character, sample_ulpc_recipes
 
 PRIOR_PATH = Path(__file__).resolve().parents[1] / "assets" / "lpc_check_prior.json"
 TEMPLATE_PATH = PRIOR_PATH.with_name("lpc_check_template.png")
@@ -103,8 +106,6 @@ def lpc_template():
     """``float32 [21,13,64,64] in [0,1]``: the shipped LPC silhouette template, or None when missing."""
     if not TEMPLATE_PATH.is_file():
         return None
-    from motionmap.io.images import read_image
-
     image = read_image(TEMPLATE_PATH)[..., 0].astype(np.float32) / 255.0  # (1344, 832)
     return np.ascontiguousarray(image.reshape(21, 64, 13, 64).transpose(0, 2, 1, 3))
 
@@ -143,9 +144,6 @@ def natural_swap(grid: SheetGrid, r: int, f: int) -> float:
 
 
 def _training_grids(ulpc: Path, lpc: Path, characters: int, seed: int, layers_too: bool = True):
-    from motionmap.lpc import LpcLayers, compose_character, sample_recipes
-    from motionmap.ulpc import UlpcLayers, compose_ulpc_character, sample_ulpc_recipes
-
     seen = set()
     if ulpc:
         layers = UlpcLayers(ulpc)
@@ -173,8 +171,6 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--out", type=Path, default=PRIOR_PATH)
     args = p.parse_args()
-    from motionmap.io.images import write_png
-
     template = measure_template(_training_grids(args.ulpc, args.lpc, args.characters, args.seed, layers_too=False))
     image = (template.transpose(0, 2, 1, 3).reshape(21 * 64, 13 * 64) * 255).round().astype(np.uint8)
     write_png(TEMPLATE_PATH, np.repeat(image[..., None], 3, axis=2), overwrite=True)

@@ -7,8 +7,11 @@ from typing import Sequence
 
 import numpy as np
 
+from PIL import Image, ImageDraw
+
 from motionmap.check.detect import Flag
 from motionmap.check.sheets import SheetReport
+from motionmap.io.images import composite_over
 
 # Box colours per kind (RGB), also used in the picture's labels.
 KIND_COLOURS = {
@@ -60,10 +63,6 @@ def to_json(reports: Sequence[SheetReport]) -> str:
 def picture(report: SheetReport) -> np.ndarray:
     """The sheet over a light checkerboard, each flagged cell boxed in its kind's colour and labelled
     (``kind score``), flagged pixels circled. Returns ``uint8 [H,W,3]``, the sheet's size (2x for small cells)."""
-    from PIL import Image, ImageDraw
-
-    from motionmap.io.images import composite_over
-
     sheet = report.sheet
     h, w = sheet.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w]

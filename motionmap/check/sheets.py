@@ -9,12 +9,14 @@ from typing import Dict, List, Mapping, Optional, Union
 
 import numpy as np
 
+from motionmap.check.align import shift_rgba
 from motionmap.check.detect import Flag, check_grid, find_shifts
 from motionmap.check.grid import SheetGrid, pack_keys, sheet_grid
 from motionmap.errors import MotionmapError
-from motionmap.io.images import read_image
+from motionmap.io.images import alpha_over, read_image
 from motionmap.io.sheets import _check_sheet_size, detect_layout
 from motionmap.layout import LPC_LAYOUT, SheetLayout
+from motionmap.lpc import compose_layers, layer_folder_files, load_layer_sheet
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -44,8 +46,6 @@ def check_layers(layers: Mapping[str, np.ndarray], layout: SheetLayout = LPC_LAY
     Returns the flags of the composed sheet (``layer`` None) and ``shift`` flags of single layers that moved away
     from the rest of the character in some frames (``layer`` = the layer's name).
     """
-    from motionmap.lpc import compose_layers
-
     names = list(layers)
     composed = compose_layers([layers[k] for k in names])
     flags = check_sheet_array(composed, layout)
@@ -61,9 +61,6 @@ def _moves_against_body(grids: Mapping[str, SheetGrid], name: str, whole: SheetG
     """Does putting layer ``name`` back (``flag.move``) in its frame make the composed character match its
     neighbouring frames better (more exactly equal pixels)? True for a layer that left the body; False for a layer
     moving with the body (hair bobbing with the head), which moved back would sit off the body."""
-    from motionmap.check.align import shift_rgba
-    from motionmap.io.images import alpha_over
-
     r, f = flag.row, flag.frame
     fixed = None
     for k, grid in grids.items():
@@ -101,8 +98,6 @@ def check_file(path: PathLike, frame_size: Optional[str] = None) -> SheetReport:
 
 def check_layer_folder(folder: PathLike) -> SheetReport:
     """Check one character's layer folder (see :func:`motionmap.lpc.layer_folder_files`)."""
-    from motionmap.lpc import compose_layers, layer_folder_files, load_layer_sheet
-
     folder = Path(folder)
     if not folder.is_dir():
         raise MotionmapError(f"{folder}: no such folder; give --layers a folder of one character's layer sheets")

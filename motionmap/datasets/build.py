@@ -13,9 +13,11 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 
 import numpy as np
 
+from motionmap.backgrounds import background_pool
 from motionmap.errors import MotionmapError
-from motionmap.layout import SheetLayout
+from motionmap.layout import LPC_LAYOUT, RowSpec, SheetLayout
 from motionmap.datasets.cache import sheet_frames, write_frame_cache
+from motionmap.datasets.dataset import SpriteDataset
 from motionmap.datasets.format import (
     BACKGROUNDS,
     FRAMES,
@@ -25,6 +27,13 @@ from motionmap.datasets.format import (
     assign_splits,
     character_id,
 )
+from motionmap.datasets.importer import read_characters
+from motionmap.io.atomic import atomic_dir, check_output_location
+from motionmap.io.images import write_png
+from motionmap.io.sheets import assemble_sheet
+from motionmap.lpc import LpcLayers, compose_character, sample_recipes
+from motionmap.synth import SYNTH_LAYOUT, render_sheet, sample_character
+from motionmap.ulpc import UlpcLayers, compose_ulpc_character, is_ulpc_tree, sample_ulpc_recipes
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -36,8 +45,6 @@ DEFAULT_BACKGROUNDS = 128
 def check_output_dir(out: PathLike) -> Path:
     """``out`` as a Path, refusing an existing file or non-empty folder (an existing empty folder is fine), a name
     over 255 bytes and a folder that cannot be written (no permission, read-only disk)."""
-    from motionmap.io.atomic import check_output_location
-
     out = Path(out)
     check_output_location(out)  # names that fit, a writable folder on a writable disk
     if out.exists():
@@ -79,9 +86,6 @@ def write_dataset(
     row_frames, durations_ms: per character, its own frame count per layout row and the frames' durations (format
     version 2, for characters with different animation sets); ``None``: every character fills every row.
     """
-    from motionmap.io.images import write_png
-    from motionmap.io.atomic import atomic_dir
-
     out = check_output_dir(out)
     was_empty_folder = out.exists()
     if was_empty_folder:  # atomic_dir wants to create it itself; put it back if the build fails
@@ -134,8 +138,6 @@ def write_dataset(
 
 def dataset_backgrounds(seed: int, layout: SheetLayout, n: int = DEFAULT_BACKGROUNDS) -> np.ndarray:
     """The procedural backgrounds stored with a dataset: uint8 [n, h, w, 3] from ``motionmap.backgrounds``."""
-    from motionmap.backgrounds import background_pool
-
     size = (layout.frame_height, layout.frame_width)
     # A seed of its own, so the training backgrounds differ from a benchmark's `background_pool(n, seed=0)`.
     bg_seed = int(np.random.SeedSequence([int(seed), 0xB6B6]).generate_state(1)[0] & 0x7FFFFFFF)
@@ -148,8 +150,6 @@ def build_synth_dataset(out: PathLike, characters: int = 64, seed: int = 0, prog
     Character ``i`` is ``motionmap.synth.sample_character(character_seed(seed, i))``, so the same seed gives the same
     bytes. Refuses an existing non-empty ``out`` with a :class:`MotionmapError`.
     """
-    from motionmap.synth import SYNTH_LAYOUT, render_sheet, sample_character
-
     n = _check_count(characters)
     check_output_dir(out)
     specs = [sample_character(character_seed(seed, i)) for i in range(n)]
@@ -179,10 +179,6 @@ def build_lpc_dataset(
     (``motionmap.lpc.HELD_OUT_LAYERS``, ``motionmap.ulpc.HELD_OUT``), so they never occur in a training set.
     Returns ``out``.
     """
-    from motionmap.layout import LPC_LAYOUT
-    from motionmap.lpc import LpcLayers, compose_character, sample_recipes
-    from motionmap.ulpc import UlpcLayers, compose_ulpc_character, is_ulpc_tree, sample_ulpc_recipes
-
     n = _check_count(characters)
     check_output_dir(out)
     roots = [Path(layers_root)] if isinstance(layers_root, (str, os.PathLike)) else [Path(r) for r in layers_root]
@@ -231,10 +227,6 @@ def build_import_dataset(
     count per row (0 where it lacks the animation) and the frames' durations. All inputs need one frame size within
     8..256 px (a clear error otherwise). Returns ``out``.
     """
-    from motionmap.datasets.importer import read_characters
-    from motionmap.io.sheets import assemble_sheet
-    from motionmap.layout import RowSpec
-
     check_output_dir(out)
     if len(inputs) < 2:
         raise MotionmapError(
@@ -275,8 +267,6 @@ class DatasetSummary(NamedTuple):
 
 def dataset_summary(root: PathLike) -> DatasetSummary:
     """The :class:`DatasetSummary` of the dataset at ``root``."""
-    from motionmap.datasets.dataset import SpriteDataset
-
     ds = SpriteDataset(root)
     rows = ds.row_frames()
     return DatasetSummary(len(ds.split_indices("train")), len(ds.split_indices("val")), rows.shape[1],

@@ -20,6 +20,8 @@ from motionmap.datasets.format import (
     row_offsets,
     split_indices,
 )
+from motionmap.io.atomic import atomic_file
+from motionmap.io.images import read_image
 
 
 class SpriteDataset:
@@ -95,8 +97,6 @@ class SpriteDataset:
     # -- pixels -----------------------------------------------------------------------------------------------------
     def sheet(self, i: int) -> np.ndarray:
         """Character ``i``'s sheet as uint8 [H, W, 4] (decoded from its PNG)."""
-        from motionmap.io.images import read_image
-
         return read_image(self.root / self.characters[i].sheet)
 
     def sheet_frames(self, i: int) -> np.ndarray:
@@ -105,8 +105,6 @@ class SpriteDataset:
 
     def backgrounds(self) -> np.ndarray:
         """The background strip cut into frames: uint8 [N_backgrounds, h, w, 3]."""
-        from motionmap.io.images import read_image
-
         path = self.root / self.manifest.backgrounds
         strip = read_image(path)
         h, w = self.layout.frame_height, self.layout.frame_width
@@ -123,8 +121,6 @@ class SpriteDataset:
 
     def build_frame_cache(self, progress: bool = False) -> None:
         """Write ``frames.npy`` from the sheets, atomically (a no-op when it already exists)."""
-        from motionmap.io.atomic import atomic_file
-
         path = self.root / FRAMES
         if path.exists():
             return

@@ -28,9 +28,10 @@ import numpy as np
 
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import ANIMATION_SUFFIXES, Animation, read_frame_folder, frame_files, read_animated_file
+from motionmap.io.aseprite import read_aseprite
 from motionmap.io.images import check_image_file, read_image
 from motionmap.io.sheets import detect_layout, is_lpc_size, parse_frame_size, slice_sheet
-from motionmap.layout import FACINGS, LPC_LAYOUT
+from motionmap.layout import FACINGS, LPC_LAYOUT, check_dataset_frame_size
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -150,8 +151,6 @@ def read_lpc_sheet(path: Path) -> ImportedCharacter:
 
 
 def read_aseprite_character(path: Path) -> ImportedCharacter:
-    from motionmap.io.aseprite import read_aseprite
-
     sheet = read_aseprite(path)
     return ImportedCharacter(path, "aseprite", tuple((row_key(a.name), a.animation) for a in sheet.animations))
 
@@ -219,8 +218,6 @@ def read_character(path: PathLike, frame_size: Optional[Tuple[int, int]] = None,
 def read_characters(inputs: Sequence[PathLike], frame_size: object = None,
                     rows: Optional[Sequence[str]] = None) -> List[ImportedCharacter]:
     """Read every input; all characters must share one frame size, within 8..256 px."""
-    from motionmap.layout import check_dataset_frame_size
-
     size = parse_frame_size(frame_size)
     if size is not None:
         check_dataset_frame_size(*size, what="--frame-size")

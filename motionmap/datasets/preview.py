@@ -6,9 +6,13 @@ import os
 from pathlib import Path
 from typing import List, Union
 
+import imageio.v3 as iio
 import numpy as np
 
+from motionmap.datasets.dataset import SpriteDataset
 from motionmap.errors import MotionmapError
+from motionmap.io.atomic import atomic_file, ensure_writable_output
+from motionmap.io.images import composite_over
 from motionmap.layout import SheetLayout
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -37,8 +41,6 @@ def preview_frames(dataset, characters: int = 8, frames: int = 24, scale: int = 
     of the dataset's scene backgrounds, tiled ``columns`` wide and scaled ``scale`` x nearest-neighbour.
     Returns uint8 [frames, rows*h*scale, columns*w*scale, 3].
     """
-    from motionmap.io.images import composite_over
-
     n = min(characters, len(dataset.characters))
     cols = min(columns, n)
     grid_rows = -(-n // cols)
@@ -63,11 +65,6 @@ def preview_frames(dataset, characters: int = 8, frames: int = 24, scale: int = 
 def write_preview(data_dir: PathLike, out: PathLike, overwrite: bool = False, characters: int = 8,
                   frames: int = 24, duration_ms: int = 100) -> Path:
     """Write the preview GIF of the dataset at ``data_dir`` to ``out`` (atomically, looping). Returns ``out``."""
-    import imageio.v3 as iio
-
-    from motionmap.datasets.dataset import SpriteDataset
-    from motionmap.io.atomic import atomic_file, ensure_writable_output
-
     out = Path(out)
     if out.suffix.lower() != ".gif":
         raise MotionmapError(f"{out}: the preview is a GIF; give a file name ending in .gif")

@@ -21,6 +21,7 @@ import numpy as np
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import DEFAULT_DURATION_MS, Animation
 from motionmap.layout import FACINGS
+from motionmap.synth import SYNTH_ACTIONS, action_names, render_animation, sample_character
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,6 @@ def _character(character_id: str) -> ExampleCharacter:
 
 
 def _check_action_facing(action: str, facing: str) -> None:
-    from motionmap.synth import action_names
-
     if action not in action_names():
         raise MotionmapError(f"example action {action!r}: unknown; choose one of {', '.join(action_names())}")
     if facing not in FACINGS:
@@ -62,8 +61,6 @@ def _check_action_facing(action: str, facing: str) -> None:
 
 @lru_cache(maxsize=64)
 def _render(seed: int, action: str, facing: str) -> np.ndarray:
-    from motionmap.synth import render_animation, sample_character
-
     frames = render_animation(sample_character(seed), action, facing)
     frames.setflags(write=False)  # shared by every request through the cache
     return frames
@@ -86,8 +83,6 @@ def example_target(character_id: str, action: str = "walk", facing: str = "down"
 
 def example_catalog() -> Dict[str, List[dict]]:
     """What the page's example pickers list: characters, actions (with frame counts) and facings."""
-    from motionmap.synth import SYNTH_ACTIONS
-
     return {
         "characters": [{"id": c.id, "name": c.name} for c in EXAMPLE_CHARACTERS],
         "actions": [{"name": name, "frames": n} for name, n in SYNTH_ACTIONS],

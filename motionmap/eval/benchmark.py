@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from motionmap.errors import MotionmapError
+from motionmap.eval.baselines import FlowWarpBaseline, IdentityBaseline, PixelAnalogyBaseline, flow_available
+from motionmap.eval.grid import pick_grid_cases, render_grid
+from motionmap.eval.report import dumps, json_report, markdown_report
 from motionmap.eval.runner import BenchmarkResult, Method, run_benchmark
 from motionmap.eval.testsets import (
     SETS,
@@ -24,6 +27,8 @@ from motionmap.eval.testsets import (
     default_layers_for,
     is_dataset_dir,
 )
+from motionmap.io import write_png
+from motionmap.io.atomic import atomic_dir
 from motionmap.palette import DEFAULT_PALETTE, PALETTE_MODES, check_palette
 from motionmap.transfer import is_device, load_retargeter, resolve_device
 
@@ -112,8 +117,6 @@ class EvalOutput:
 
 def baseline_methods(names: Sequence[str] = BASELINES) -> Tuple[List[Method], List[str]]:
     """The requested baselines as :class:`Method` s, and notes for those skipped (flow without OpenCV)."""
-    from motionmap.eval.baselines import FlowWarpBaseline, IdentityBaseline, PixelAnalogyBaseline, flow_available
-
     methods, notes = [], []
     for name in names:
         if name == "identity":
@@ -179,8 +182,6 @@ def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
 
 def evaluate(config: EvalConfig) -> EvalOutput:
     """Run the benchmark of ``config``: checkpoints load first (fail fast), then the test set, then every method."""
-    from motionmap.eval.grid import pick_grid_cases
-
     start = time.perf_counter()
     models = load_checkpoint_methods(config.checkpoints, config.device, config.refine_steps, config.scale,
                                      config.palette)
@@ -215,11 +216,6 @@ def write_outputs(
     out: Path, output: EvalOutput, overwrite: bool = False, command: Optional[str] = None
 ) -> Tuple[Path, ...]:
     """Write ``results.md``, ``results.json`` and ``grid_<track>.png`` into the folder ``out`` (atomically)."""
-    from motionmap.eval.grid import render_grid
-    from motionmap.eval.report import dumps, json_report, markdown_report
-    from motionmap.io import write_png
-    from motionmap.io.atomic import atomic_dir
-
     result, config = output.result, output.config
     extra = {
         "cache": str(config.cache) if config.cache is not None else None,

@@ -7,6 +7,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from PIL import Image, ImageDraw
+
 from motionmap.eval.runner import BenchmarkResult
 from motionmap.eval.testsets import BenchmarkSet
 
@@ -37,8 +39,6 @@ def pick_grid_cases(bset: BenchmarkSet, n: int = 4) -> Tuple[int, ...]:
 
 
 def _label(width: int, height: int, text: str, color=(230, 230, 230)) -> np.ndarray:
-    from PIL import Image, ImageDraw
-
     img = Image.new("RGB", (width, height), (24, 24, 24))
     ImageDraw.Draw(img).text((4, max(0, height // 2 - 6)), text, fill=color)
     return np.asarray(img)

@@ -54,8 +54,18 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from motionmap import __version__
+from motionmap.backgrounds import background_pool
+from motionmap.datasets.dataset import SpriteDataset
+from motionmap.datasets.format import MANIFEST
 from motionmap.errors import MotionmapError
-from motionmap.layout import SheetLayout
+from motionmap.eval.metrics import character_mask
+from motionmap.io import composite_over, slice_sheet
+from motionmap.io.atomic import atomic_file
+from motionmap.layout import LPC_LAYOUT, SheetLayout
+from motionmap.lpc import HELD_OUT_LAYERS, LpcLayers, compose_character, sample_recipes
+from motionmap.scale import resize_nearest
+from motionmap.synth import SYNTH_LAYOUT, render_sheet, sample_character
+from motionmap.ulpc import BODY_TYPES, HELD_OUT, UlpcLayers, compose_ulpc_character, is_ulpc_tree, sample_ulpc_recipes
 
 SETS = ("lpc", "synth", "ulpc")
 LAYERED_SETS = ("lpc", "ulpc")
@@ -193,8 +203,6 @@ class AnalogyCase:
 
     def character_mask(self) -> np.ndarray:
         """B's character region per frame (see :func:`motionmap.eval.metrics.character_mask`): bool ``[T,H,W]``."""
-        from motionmap.eval.metrics import character_mask
-
         return character_mask(self.target_rgba[..., 3])
 
 
@@ -205,8 +213,6 @@ def check_track(track: str) -> str:
 
 
 def _composite(rgba: np.ndarray, background: np.ndarray, track: str) -> np.ndarray:
-    from motionmap.io import composite_over
-
     check_track(track)
     bg = np.zeros_like(background) if track == "plain" else background
     bg = np.broadcast_to(bg, rgba.shape[:-1] + (3,))
@@ -245,8 +251,6 @@ class BenchmarkSet:
 
     def resized(self, width: int, height: int) -> "BenchmarkSet":
         """The same cases with every frame and background resampled to ``width x height`` (nearest neighbour)."""
-        from motionmap.scale import resize_nearest
-
         cases = tuple(
             replace(
                 c,
@@ -268,12 +272,8 @@ class BenchmarkSet:
     def held_out(self) -> Dict[str, Any]:
         """What the targets hold out from training, for the report."""
         if self.spec.set == "ulpc":
-            from motionmap.ulpc import HELD_OUT
-
             return {"looks": {k: list(v) for k, v in HELD_OUT.items()}, "rule": "every target wears >= 1"}
         if self.spec.set == "lpc":
-            from motionmap.lpc import HELD_OUT_LAYERS
-
             return {"layers": {k: list(v) for k, v in HELD_OUT_LAYERS.items()}, "rule": "every target wears >= 1"}
         if self.spec.set == DATASET_SET:
             return {"data_dir": str(self.spec.data_dir), "rule": "the dataset's validation characters (split by character)"}
@@ -300,8 +300,6 @@ def check_layers_dir(layers: Path) -> Path:
 
 def check_ulpc_dir(layers: Path) -> Path:
     """``layers`` if it is a Universal LPC tree (``body/male`` or ``body/female``), else a one-line error."""
-    from motionmap.ulpc import is_ulpc_tree
-
     return _check_layer_folder(layers, "Universal LPC tree", "body/male, hair/female, ...", "MOTIONMAP_ULPC_LAYERS",
                                "body/male or body/female", is_ulpc_tree(layers))
 
@@ -368,9 +366,6 @@ def cache_key(spec: BenchmarkSetSpec) -> str:
 
 
 def _lpc_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[np.ndarray, np.ndarray]], List[dict]]:
-    from motionmap.layout import LPC_LAYOUT
-    from motionmap.lpc import LpcLayers, compose_character, sample_recipes
-
     layers = LpcLayers(check_layers_dir(spec.layers))
     targets = list(sample_recipes(layers, spec.pairs, seed=_derived_seed(spec.seed, 1), held_out="require"))
     # Twice as many sources as needed, so that a source equal to its target can be skipped.
@@ -386,9 +381,6 @@ def _lpc_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[np.
 
 
 def _ulpc_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[np.ndarray, np.ndarray]], List[dict]]:
-    from motionmap.layout import LPC_LAYOUT
-    from motionmap.ulpc import BODY_TYPES, UlpcLayers, compose_ulpc_character, sample_ulpc_recipes
-
     layers = UlpcLayers(check_ulpc_dir(spec.layers))
     types = [t for t in BODY_TYPES if t in layers.body_types]
     targets = {t: sample_ulpc_recipes(layers, spec.pairs, seed=_derived_seed(spec.seed, 11), held_out="require",
@@ -407,8 +399,6 @@ def _ulpc_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[np
 
 
 def _synth_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[np.ndarray, np.ndarray]], List[dict]]:
-    from motionmap.synth import SYNTH_LAYOUT, render_sheet, sample_character
-
     base = SYNTH_TEST_SEED_BASE + 2 * spec.pairs * int(spec.seed)
     sheets, info = [], []
     for i in range(spec.pairs):
@@ -420,8 +410,6 @@ def _synth_characters(spec: BenchmarkSetSpec) -> Tuple[SheetLayout, List[Tuple[n
 
 def build_benchmark_set(spec: BenchmarkSetSpec, progress: bool = False) -> BenchmarkSet:
     """Compose the characters of ``spec`` and cut them into cases (no cache; see :func:`load_benchmark_set`)."""
-    from motionmap.io import slice_sheet
-
     build = {"lpc": _lpc_characters, "ulpc": _ulpc_characters, "synth": _synth_characters}[spec.set]
     layout, sheets, info = build(spec)
     cases_raw = []
@@ -440,8 +428,6 @@ def build_benchmark_set(spec: BenchmarkSetSpec, progress: bool = False) -> Bench
 
 def _with_backgrounds(cases_raw: List[tuple], layout: SheetLayout, spec: BenchmarkSetSpec) -> Tuple[AnalogyCase, ...]:
     """``(pair, row, RowSpec, a uint8 [T,H,W,4], b uint8 [T,H,W,4])`` per case -> cases with their scene backgrounds."""
-    from motionmap.backgrounds import background_pool
-
     h, w = layout.frame_height, layout.frame_width
     bgs = np.asarray(background_pool(2 * len(cases_raw), seed=int(spec.background_seed), size=(h, w)), dtype=np.uint8)
     return tuple(
@@ -462,15 +448,11 @@ def _with_backgrounds(cases_raw: List[tuple], layout: SheetLayout, spec: Benchma
 
 def is_dataset_dir(name: object) -> bool:
     """True when ``name`` is a folder holding a dataset manifest (``--set DIR``)."""
-    from motionmap.datasets.format import MANIFEST
-
     return isinstance(name, (str, Path)) and (Path(name) / MANIFEST).is_file()
 
 
 def dataset_benchmark_set(data_dir: Path, cases: Optional[int] = None) -> BenchmarkSet:
     """The analogy cases of a dataset's validation characters (see the module docstring), the first ``cases``."""
-    from motionmap.datasets.dataset import SpriteDataset
-
     ds = SpriteDataset(data_dir)
     val = ds.split_indices("val").tolist()
     if len(val) < 2:
@@ -570,8 +552,6 @@ def load_benchmark_set(spec: BenchmarkSetSpec, cache_dir: Optional[Path] = None)
             print(f"motionmap: note: rebuilding the test-set cache {path} ({type(e).__name__}: {e})", file=sys.stderr)
     bset = build_benchmark_set(spec)
     try:
-        from motionmap.io.atomic import atomic_file
-
         with atomic_file(path, overwrite=True) as tmp:
             with open(tmp, "wb") as f:
                 np.savez_compressed(f, **_to_arrays(bset))
@@ -603,12 +583,9 @@ def benchmark_set_for(
         return dataset_benchmark_set(Path(set_name), cases)
     if set_name not in SETS:
         raise MotionmapError(f"--set {set_name!r}: unknown test set; choose one of {', '.join(SETS)}")
+    layout = LPC_LAYOUT if set_name in LAYERED_SETS else SYNTH_LAYOUT
     if set_name in LAYERED_SETS:
-        from motionmap.layout import LPC_LAYOUT as layout
-
         check_set_layers(set_name, layers)
-    else:
-        from motionmap.synth import SYNTH_LAYOUT as layout
     pairs = DEFAULT_PAIRS if cases is None else pairs_for_cases(cases, len(layout.rows))
     spec = BenchmarkSetSpec(set=set_name, pairs=pairs, seed=seed, layers=layers)
     bset = load_benchmark_set(spec, cache_dir)

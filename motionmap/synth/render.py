@@ -15,6 +15,7 @@ from typing import Callable, List, Sequence, Tuple
 import numpy as np
 
 from motionmap.errors import MotionmapError
+from motionmap.io.sheets import assemble_sheet
 from motionmap.layout import FACINGS
 from motionmap.synth.actions import SYNTH_LAYOUT, WEAPON_ACTIONS, action_names, action_poses
 from motionmap.synth.character import RGB, CharacterSpec
@@ -392,8 +393,6 @@ def render_animation(spec: CharacterSpec, action: str, facing: str) -> np.ndarra
 def render_sheet(spec: CharacterSpec) -> np.ndarray:
     """Every action in every facing laid out per :data:`SYNTH_LAYOUT`: uint8 ``[1280, 512, 4]``, unused cells
     transparent. :func:`motionmap.io.sheets.slice_sheet` with ``SYNTH_LAYOUT`` gives the animations back."""
-    from motionmap.io.sheets import assemble_sheet
-
     rows = [render_animation(spec, r.name, r.facing) for r in SYNTH_LAYOUT.rows]
     return assemble_sheet(rows, SYNTH_LAYOUT)
 

@@ -119,10 +119,10 @@ class TestData:
         assert preview.read_bytes() == b"old" and not (tmp_path / "new").exists()
 
     def test_interrupted_build_leaves_no_dataset(self, tmp_path, monkeypatch):
-        import motionmap.synth as synth
+        import motionmap.datasets.build as build  # where the builder looks the renderer up
 
         calls = []
-        real = synth.render_sheet
+        real = build.render_sheet
 
         def interrupted(spec):
             calls.append(spec)
@@ -130,7 +130,7 @@ class TestData:
                 raise KeyboardInterrupt  # Ctrl-C while the second character renders
             return real(spec)
 
-        monkeypatch.setattr(synth, "render_sheet", interrupted)
+        monkeypatch.setattr(build, "render_sheet", interrupted)
         assert main(["data", "synth", "--out", str(tmp_path / "ds"), "--characters", "3"]) == 130
         assert _listing(tmp_path) == []  # neither the dataset nor its temp folder
 
@@ -165,12 +165,12 @@ class TestEval:
         assert _digest(tiny_checkpoint) == before
 
     def test_failure_while_writing_keeps_the_old_results(self, tmp_path, monkeypatch):
-        import motionmap.eval.report as report
+        import motionmap.eval.benchmark as benchmark  # where write_outputs looks the report up
 
         out = tmp_path / "ev"
         out.mkdir()
         (out / "results.md").write_text("last week's numbers")
-        monkeypatch.setattr(report, "json_report", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        monkeypatch.setattr(benchmark, "json_report", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
         assert self._eval(out, "--overwrite") == 130
         assert _listing(tmp_path) == ["ev", "ev/results.md"]
         assert (out / "results.md").read_text() == "last week's numbers"
