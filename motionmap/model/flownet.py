@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from motionmap.model import motion
 from motionmap.model.config import NetConfig
+from motionmap.model.nets import channels_last
 
 
 def flow_to_grid(flow: Tensor) -> Tensor:
@@ -147,7 +148,7 @@ def _match_step(img_src: Tensor, img_tgt: Tensor, flow: Tensor, radius: int, tem
     prior = torch.cat([shifts, shifts.pow(2).sum(1, keepdim=True) / 2], 1) * (-1.0 / sigma**2)  # (S, 3)
     coords = torch.cat([flow.float().reshape(b, 2, h * w), flow.new_ones(b, 1, h * w)], 1)  # (B, 3, hw)
     logits = torch.baddbmm(cost.view(b, n * n, h * w), prior.expand(b, -1, -1), coords, beta=-1.0 / temperature)
-    prob = logits.softmax(dim=1)  # (B, S, hw)
+    prob = motion.softmax_floored(logits, 1)  # (B, S, hw)
     return torch.matmul(shifts.t(), prob).view(b, 2, h, w)  # expected shift
 
 
@@ -177,7 +178,7 @@ class Refine(nn.Module):
         warped = warp_flow(feat_src, flow).to(feat_tgt.dtype)
         corr = local_correlation(feat_tgt, warped)
         x = torch.cat([feat_tgt, warped, corr, flow.to(feat_tgt.dtype) / 4.0], dim=1)
-        return flow + self.net(x).float()
+        return flow + self.net(channels_last(x)).float().contiguous()
 
 
 class FlowFeatures(nn.Module):
@@ -191,8 +192,9 @@ class FlowFeatures(nn.Module):
         self.down = nn.Sequential(nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.LeakyReLU(0.1, inplace=True))
 
     def forward(self, image: Tensor) -> List[Tensor]:
-        full = self.full(image)
-        return [full, self.down(full)]
+        full = self.full(channels_last(image))
+        # local_correlation reduces over channels: several times faster in the usual order
+        return [full.contiguous(), self.down(full).contiguous()]
 
 
 class FlowTau(nn.Module):
@@ -218,15 +220,20 @@ class FlowTau(nn.Module):
         H, W = img_src.shape[-2:]
         coarse = self.coarse(feat_src, feat_tgt, img_src, img_tgt)
         flow_c = grid_to_flow(coarse.latent_grid.float())  # (B, 2, h, w) pixels at h x w
-        pyr = self.feats(torch.cat([img_src, img_tgt]))
-        src, tgt = [p[:b] for p in pyr], [p[b:] for p in pyr]
+        # A source that is one frame for the whole batch (a retarget's a0, expanded) goes through each fixed or
+        # learned per-frame step once.
+        one = motion.is_broadcast(img_src)
+        pyr = self.feats(torch.cat([img_src[:1] if one else img_src, img_tgt]))
+        ns = 1 if one else b
+        src, tgt = [p[:ns].expand(b, -1, -1, -1) for p in pyr], [p[ns:] for p in pyr]
         cfg = self.cfg
         if cfg.flow_match_radius > 0:
-            src_q, tgt_q = F.avg_pool2d(img_src, 4), F.avg_pool2d(img_tgt, 4)
+            src_q = motion.once_if_broadcast(lambda im: F.avg_pool2d(im, 4), img_src)
+            tgt_q = F.avg_pool2d(img_tgt, 4)
             flow_c = flow_c + match_step(src_q, tgt_q, flow_c, cfg.flow_match_radius, cfg.flow_match_temperature,
                                          cfg.flow_match_sigma / 4)
         flow_h = resize_flow(flow_c, H // 2, W // 2)
-        src_h, tgt_h = F.avg_pool2d(img_src, 2), F.avg_pool2d(img_tgt, 2)
+        src_h, tgt_h = motion.once_if_broadcast(lambda im: F.avg_pool2d(im, 2), img_src), F.avg_pool2d(img_tgt, 2)
         for _ in range(cfg.flow_match_steps if cfg.flow_match_radius > 0 else 0):
             flow_h = flow_h + match_step(src_h, tgt_h, flow_h, cfg.flow_match_radius, cfg.flow_match_temperature,
                                          cfg.flow_match_sigma / 2)

@@ -30,6 +30,36 @@ def base_grid(height: int, width: int, device=None, dtype=torch.float32) -> Tens
     return torch.stack([gx, gy], dim=-1)  # (H, W, 2)
 
 
+def is_broadcast(x: Tensor) -> bool:
+    """True when ``x`` ``[B,...]`` (B > 1) is one item expanded over its batch (stride 0, e.g. a retarget's ``a0``):
+    work on it can be done once, on ``x[:1]``, and expanded again (the same numbers)."""
+    return x.dim() > 0 and x.shape[0] > 1 and x.stride(0) == 0
+
+
+def once_if_broadcast(fn, x: Tensor) -> Tensor:
+    """``fn(x)`` for a per-item ``fn`` (each output item depends on its own input item only), computed on one item
+    and expanded when ``x`` is one item broadcast over its batch (:func:`is_broadcast`)."""
+    if not is_broadcast(x):
+        return fn(x)
+    out = fn(x[:1])
+    return out.expand(x.shape[0], *out.shape[1:])
+
+
+SOFTMAX_RANGE = 60.0
+"""Logits more than this below their row's largest are raised to it by :func:`softmax_floored` (e^-60 ~ 1e-26)."""
+
+
+def softmax_floored(logits: Tensor, dim: int) -> Tensor:
+    """``logits.softmax(dim)`` after raising, in place, every logit to at least its row's largest minus
+    :data:`SOFTMAX_RANGE`: the same probabilities up to float32 rounding (the raised ones stay below 1e-26, where they
+    were already), but none in float32's subnormal range (below 1e-38), where CPU arithmetic on them, and on what they
+    multiply in the matching and its backward pass, runs many times slower. ``logits``: a fresh tensor the caller no
+    longer needs; the raise is not recorded by autograd (its effect on any gradient is below 1e-26)."""
+    with torch.no_grad():
+        logits.clamp_(min=logits.amax(dim, keepdim=True).sub_(SOFTMAX_RANGE))
+    return logits.softmax(dim)
+
+
 def warp(src: Tensor, src_from_tgt_grid: Tensor) -> Tensor:
     """Sample ``src`` ``[B,C,Hs,Ws]`` at ``src_from_tgt_grid`` ``[B,H,W,2]`` -> float32 ``[B,C,H,W]``.
 
@@ -122,12 +152,22 @@ def soft_matches(desc_src: Tensor, desc_tgt: Tensor, temperature: float, sigma_c
     probabilities (``Matches.confidence`` is then None).
     """
     b, d, h, w = desc_tgt.shape
-    grid_src, logits = _match_prior(h, w, pad, float(sigma_cells), desc_tgt.device, desc_tgt.dtype)  # (M,2), (N,M)
-    for src, tgt in ([fixed] if fixed is not None else []) + [(desc_src, desc_tgt)]:
-        src = F.pad(src, (pad, pad, pad, pad), mode="replicate").flatten(2)  # (B, D, M)
-        logits = torch.baddbmm(logits - src.pow(2).sum(1, keepdim=True) * (1.0 / temperature),
-                               tgt.flatten(2).transpose(1, 2), src, alpha=2.0 / temperature)  # (B, N, M)
-    prob = logits.softmax(dim=-1)
+    grid_src, prior = _match_prior(h, w, pad, float(sigma_cells), desc_tgt.device, desc_tgt.dtype)  # (M,2), (N,M)
+    pairs = ([fixed] if fixed is not None else []) + [(desc_src, desc_tgt)]
+    # A source that is one frame for the whole batch (a retarget's a0) is padded, and its |s|^2 taken, once.
+    srcs = [F.pad(src[:1] if is_broadcast(src) else src, (pad, pad, pad, pad), mode="replicate").flatten(2)
+            for src, _ in pairs]  # (B|1, D, M) each
+    norms = srcs[0].pow(2).sum(1, keepdim=True)
+    for src in srcs[1:]:
+        norms = norms + src.pow(2).sum(1, keepdim=True)  # (B|1, 1, M)
+    logits = None
+    for src, (_, tgt) in zip(srcs, pairs):
+        args = (tgt.flatten(2).transpose(1, 2), src.expand(b, -1, -1))  # (B, N, D), (B, D, M)
+        if logits is None:
+            logits = torch.baddbmm(prior - norms * (1.0 / temperature), *args, alpha=2.0 / temperature)  # (B, N, M)
+        else:
+            logits = logits.baddbmm_(*args, alpha=2.0 / temperature)
+    prob = softmax_floored(logits, -1)
     return Matches(prob @ grid_src, prob.amax(dim=-1) if confidence else None)
 
 

@@ -85,7 +85,8 @@ class _Objective:
         for i, k in enumerate(self.LEVELS):
             weight = 0.5 ** (len(self.LEVELS) - 1 - i)
             hk, wk = h // k, w // k
-            src = source if k == 1 else F.avg_pool2d(source, k)
+            # A source that is one frame for the whole batch (a retarget's a0, expanded) is pooled once.
+            src = source if k == 1 else motion.once_if_broadcast(lambda im: F.avg_pool2d(im, k), source)
             tgt = target if k == 1 else F.avg_pool2d(target, k)
             base = motion.base_grid(hk, wk, source.device, torch.float32)[None]  # (1, hk, wk, 2)
             scale = to_grid.expand(1, hk, wk, 2).contiguous()
@@ -117,12 +118,13 @@ class _Objective:
 
     @staticmethod
     def _add_repeated(fine: Tensor, coarse: Tensor) -> Tensor:
-        """``fine`` ``[B,h,w,2]`` plus ``coarse`` ``[B,h/r,w/r,2]`` repeated r x r (the mean's backward), in place."""
+        """``fine`` ``[B,h,w,2]`` plus ``coarse`` ``[B,h/r,w/r,2]`` repeated r x r (the mean's backward), in place.
+        Each (x, y) pair is viewed as one complex number, so the r x r repeat is a broadcast with no copy (a broadcast
+        of the float pairs themselves runs several times slower on CPU); complex addition adds the parts exactly."""
         b, h, w, _ = fine.shape
         hc, wc = coarse.shape[1:3]
         r = h // hc
-        wide = coarse.unsqueeze(3).expand(b, hc, wc, r, 2).reshape(b, hc, 1, w * 2)  # repeated along x
-        fine.view(b, hc, r, w * 2).add_(wide)  # and along y, by broadcasting
+        torch.view_as_complex(fine).view(b, hc, r, wc, r).add_(torch.view_as_complex(coarse).view(b, hc, 1, wc, 1))
         return fine
 
     def gradient(self, flow: Tensor) -> Tensor:
@@ -170,15 +172,44 @@ def refine_flow(source: Tensor, target: Tensor, flow: Tensor, cfg: RefineConfig 
         objective = _Objective(source.detach().float(), target.detach().float(), cfg)
         # A copy in any case: the caller's flow (an inference tensor, possibly) is never written to.
         field = flow.detach().float().permute(0, 2, 3, 1).clone(memory_format=torch.contiguous_format)  # (B,H,W,2)
-        m, v = torch.zeros_like(field), torch.zeros_like(field)
-        beta1, beta2, eps = 0.9, 0.999, 1e-8
-        for step in range(1, cfg.steps + 1):
-            g = objective.gradient(field)
-            m.lerp_(g, 1 - beta1)
-            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            denom = v.sqrt().div_(math.sqrt(1 - beta2**step)).add_(eps)
-            field.addcdiv_(m, denom, value=-cfg.lr / (1 - beta1**step))
+        adam = _AdamStep(field, cfg.lr)
+        for _ in range(cfg.steps):
+            adam(objective.gradient(field))
     return field.permute(0, 3, 1, 2)
+
+
+class _AdamStep:
+    """Adam on one tensor, in place, with PyTorch's defaults (betas 0.9, 0.999, eps 1e-8): the fused CPU/CUDA kernel
+    of ``torch.optim.Adam(fused=True)`` where this torch has it (one pass instead of seven), else the same update
+    written out (equal up to float rounding)."""
+
+    BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+
+    def __init__(self, param: Tensor, lr: float):
+        self.param, self.lr = param, lr
+        self.m, self.v = torch.zeros_like(param), torch.zeros_like(param)
+        self.step = 0
+        self.step_t = torch.zeros((), dtype=torch.float32, device=param.device)
+        self.fused = param.dtype == torch.float32 and hasattr(torch, "_fused_adam_")
+
+    def __call__(self, g: Tensor) -> None:
+        self.step += 1
+        if self.fused:
+            self.step_t += 1
+            try:
+                torch._fused_adam_([self.param], [g], [self.m], [self.v], [], [self.step_t], lr=self.lr,
+                                   beta1=self.BETA1, beta2=self.BETA2, weight_decay=0.0, eps=self.EPS, amsgrad=False,
+                                   maximize=False)
+                return
+            except (RuntimeError, NotImplementedError):  # no fused kernel for this device in this torch
+                if self.step > 1:
+                    raise
+                self.fused = False
+        b1, b2 = self.BETA1, self.BETA2
+        self.m.lerp_(g, 1 - b1)
+        self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        denom = self.v.sqrt().div_(math.sqrt(1 - b2**self.step)).add_(self.EPS)
+        self.param.addcdiv_(self.m, denom, value=-self.lr / (1 - b1**self.step))
 
 
 def refine_flow_autograd(source: Tensor, target: Tensor, flow: Tensor, cfg: RefineConfig = RefineConfig()) -> Tensor:
