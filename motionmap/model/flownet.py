@@ -59,12 +59,41 @@ def warp_flow(src: Tensor, flow: Tensor) -> Tensor:
 
 
 def local_correlation(a: Tensor, b: Tensor, radius: int = 1) -> Tensor:
-    """Mean over C of ``a * shift(b)`` for every shift within ``radius`` -> ``[B,(2r+1)^2,h,w]`` (a, b ``[B,C,h,w]``)."""
-    h, w = a.shape[-2:]
-    bp = F.pad(b, (radius,) * 4)
-    outs = [(a * bp[:, :, dy : dy + h, dx : dx + w]).mean(1, keepdim=True)
-            for dy in range(2 * radius + 1) for dx in range(2 * radius + 1)]
-    return torch.cat(outs, dim=1)
+    """Mean over C of ``a * shift(b)`` for every shift within ``radius`` -> ``[B,(2r+1)^2,h,w]`` (a, b ``[B,C,h,w]``;
+    ``b`` is zero beyond the frame). Its backward pass is written out (:class:`_LocalCorrelation`): one multiply-add
+    per shift and input instead of autograd's per-shift slices, padding and means (most of a training step's
+    elementwise work otherwise)."""
+    return _LocalCorrelation.apply(a, b, radius)
+
+
+class _LocalCorrelation(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a: Tensor, b: Tensor, radius: int) -> Tensor:
+        h, w = a.shape[-2:]
+        n = 2 * radius + 1
+        bp = F.pad(b, (radius,) * 4)
+        out = torch.stack([(a * bp[:, :, dy : dy + h, dx : dx + w]).sum(1) for dy in range(n) for dx in range(n)], 1)
+        ctx.save_for_backward(a, bp)
+        ctx.radius = radius
+        return out.mul_(1.0 / a.shape[1])
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        a, bp = ctx.saved_tensors
+        r, (h, w) = ctx.radius, a.shape[-2:]
+        n = 2 * r + 1
+        grad = grad * (1.0 / a.shape[1])  # (B, S, h, w)
+        ga = torch.zeros_like(a) if ctx.needs_input_grad[0] else None
+        gbp = torch.zeros_like(bp) if ctx.needs_input_grad[1] else None
+        for dy in range(n):
+            for dx in range(n):
+                g = grad[:, dy * n + dx].unsqueeze(1)  # (B, 1, h, w): the same for every channel
+                if ga is not None:
+                    ga.addcmul_(g, bp[:, :, dy : dy + h, dx : dx + w])
+                if gbp is not None:
+                    gbp[:, :, dy : dy + h, dx : dx + w].addcmul_(g, a)
+        gb = None if gbp is None else gbp[:, :, r : r + h, r : r + w]
+        return ga, gb, None
 
 
 def pixel_descriptor(image: Tensor) -> Tensor:

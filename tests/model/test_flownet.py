@@ -49,6 +49,18 @@ class TestConversions:
         assert corr.shape == (2, 9, 8, 8)
         torch.testing.assert_close(corr[:, 4], a.pow(2).mean(1))
 
+    def test_local_correlation_values_and_hand_written_gradient(self):
+        """Each shift's channel mean of a * b shifted (zero beyond the frame), and its backward pass against
+        autograd's numerical check, in float64."""
+        g = torch.Generator().manual_seed(0)
+        a = torch.randn(2, 4, 7, 6, dtype=torch.float64, generator=g, requires_grad=True)
+        b = torch.randn(2, 4, 7, 6, dtype=torch.float64, generator=g, requires_grad=True)
+        corr = local_correlation(a, b)
+        # shift (dy, dx) = (-1, +1) is index 2: a(y, x) * b(y - 1, x + 1)
+        torch.testing.assert_close(corr[:, 2, 1:, :-1], (a[:, :, 1:, :-1] * b[:, :, :-1, 1:]).mean(1))
+        assert corr[:, 2, 0].abs().max() == 0 and corr[:, 2, :, -1].abs().max() == 0
+        assert torch.autograd.gradcheck(local_correlation, (a, b))
+
 
 class TestMatchStep:
     def test_finds_a_known_shift(self):
