@@ -103,9 +103,7 @@ class _Objective:
         self.smooth_y = cfg.smooth / (2 * (h - 1) * w)
         self.flat = None
         if cfg.static:
-            contrast = (target - F.avg_pool2d(target, 5, stride=1, padding=2, count_include_pad=False)).abs().mean(
-                1, keepdim=True)
-            flat = torch.exp(-10.0 * F.max_pool2d(contrast, 5, stride=1, padding=2)) * (cfg.static / (h * w))
+            flat = losses.flat_weight(target) * (cfg.static / (h * w))
             self.flat = flat.permute(0, 2, 3, 1).expand(b, h, w, 2).contiguous()
 
     @staticmethod
