@@ -34,6 +34,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Union
 
+from motionmap import __version__
 from motionmap.errors import MotionmapError
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -72,8 +73,6 @@ class LoadedModel(NamedTuple):
 
 def format_stamp() -> Dict[str, Any]:
     """The ``checkpoint["motionmap"]`` dict written with every checkpoint (plain types: weights-only loadable)."""
-    from motionmap import __version__
-
     return {"format_version": FORMAT_VERSION, "architecture": ARCHITECTURE, "motionmap_version": str(__version__)}
 
 

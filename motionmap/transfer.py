@@ -36,7 +36,7 @@ from motionmap.alpha import BLACK, has_transparent_background, over_solid, two_p
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import Animation, read_animation, read_sheet
 from motionmap.io.images import read_image, to_rgba
-from motionmap.io.sheets import detect_layout, first_frame, is_lpc_size, parse_frame_size, row_frames
+from motionmap.io.sheets import detect_layout, first_frame, frames_strip, is_lpc_size, parse_frame_size, row_frames
 from motionmap.layout import FACINGS, LPC_LAYOUT, SheetLayout
 from motionmap.palette import DEFAULT_PALETTE, Palette, check_palette, lock_frames, palette_for, target_palette
 from motionmap.retarget import Retargeter, check_model_frame_size
@@ -407,7 +407,7 @@ def retarget_lpc_sheet(
                 result = to_rgba(retarget_frames(retargeter, frames[present], targets[facing], reference, palette))
                 cells = np.zeros_like(frames)
                 cells[present] = result
-                out[i * fh : (i + 1) * fh, : spec.frames * fw] = cells.transpose(1, 0, 2, 3).reshape(fh, -1, 4)
+                out[i * fh : (i + 1) * fh, : spec.frames * fw] = frames_strip(cells)
             if bar is not None:
                 bar.update(1)
             elif callable(progress):

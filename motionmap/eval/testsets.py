@@ -43,6 +43,7 @@ a cache folder, keyed by a hash of everything that determines it (set, pairs, se
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -337,8 +338,6 @@ _GENERATOR_MODULES = (
 
 def generator_fingerprint() -> str:
     """sha256 over the source files of :data:`_GENERATOR_MODULES` (packages: every ``.py`` file in them)."""
-    import importlib.util
-
     h = hashlib.sha256()
     for name in _GENERATOR_MODULES:
         spec = importlib.util.find_spec(name)

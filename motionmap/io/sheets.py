@@ -133,8 +133,7 @@ def assemble_sheet(rows: Sequence[np.ndarray], layout: SheetLayout) -> np.ndarra
         t = frames.shape[0]
         if not 1 <= t <= layout.columns:
             raise ValueError(f"assemble_sheet: row {i} has {t} frames; the layout has room for 1..{layout.columns}")
-        # (T, h, w, C) -> (h, T*w, C)
-        sheet[i * fh : (i + 1) * fh, : t * fw] = frames.transpose(1, 0, 2, 3).reshape(fh, t * fw, c)
+        sheet[i * fh : (i + 1) * fh, : t * fw] = frames_strip(frames)  # (h, T*w, C)
     return sheet
 
 
