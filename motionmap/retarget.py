@@ -232,8 +232,8 @@ class Retargeter:
                     reference: Optional[np.ndarray] = None) -> List[np.ndarray]:
         """The model pass at the given size: ``uint8 [T,H,W,3|4]`` and targets ``uint8 [H,W,3|4]`` -> one
         ``uint8 [T,H,W,3]`` per target. A's motion from ``reference`` (default ``source_frames[0]``) is computed once
-        per chunk of frames (the model's ``transfer_motion``, with the flow refinement) and rendered onto every target
-        (``transfer_render``)."""
+        per chunk of frames (the model's ``transfer_motion``, with the flow refinement), moved onto the target's body
+        (``adapt_motion``, a no-op without a target adaptor) and rendered onto every target (``transfer_render``)."""
         import torch
 
         from motionmap.model.budget import check_frame_size, frames_per_pass
@@ -250,6 +250,8 @@ class Retargeter:
             for i in range(0, len(source_frames), step):
                 a_t = _to_float(source_frames[i : i + step]).to(self.device)  # (n, 3, H, W)
                 motion = self.model.transfer_motion(a0, a_t, self.refine)
+                # The targets are one character over different backgrounds: its body is adapted to once.
+                motion = self.model.adapt_motion(motion, a0, a_t, b0s[0])
                 for out, b0 in zip(outs, b0s):
                     pred = self.model.transfer_render(b0, motion)  # (n, 3, H, W) in [0, 1]
                     out[i : i + step] = (pred * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

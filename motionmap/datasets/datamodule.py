@@ -36,19 +36,25 @@ class FramePair(NamedTuple):
     """Two frames of the same animation row of the same character, over the same background.
 
     x: float [B, 3, H, W] in [0, 1]; x_next: float [B, 3, H, W] in [0, 1].
+    y, y_next (``cross_pairs > 0``): the same two frames of a partner character (another character for a share
+    ``cross_pairs`` of the samples, else the character itself), same background, flip and jitter; else None.
     """
 
     x: Tensor
     x_next: Tensor
+    y: Optional[Tensor] = None
+    y_next: Optional[Tensor] = None
 
 
 class RawPairBatch(NamedTuple):
     """A batch as workers produce it (before :meth:`FramePairDataModule.on_after_batch_transfer`).
 
-    frames: uint8 [B, 2, H, W, 4] RGBA of ``(x, x_next)``, or ``None`` when frames are gathered on the device.
+    frames: uint8 [B, 2, H, W, 4] RGBA of ``(x, x_next)`` ([B, 4, ...] with partners: ``(x, x_next, y, y_next)``),
+    or ``None`` when frames are gathered on the device.
     character: int64 [B] index into the dataset's characters; row: int64 [B] sheet row of both frames;
     frame: int64 [B, 2] flat frame indices into the cache's ``F`` axis; background: int64 [B] (``-1`` = plain black);
-    flip: bool [B]; jitter: float32 [B, 3] (hue turns, saturation factor, brightness factor).
+    flip: bool [B]; jitter: float32 [B, 3] (hue turns, saturation factor, brightness factor);
+    partner: int64 [B] the partner character of each sample, or None without ``cross_pairs``.
     """
 
     frames: Optional[Tensor]
@@ -58,6 +64,7 @@ class RawPairBatch(NamedTuple):
     background: Tensor
     flip: Tensor
     jitter: Tensor
+    partner: Optional[Tensor] = None
 
 
 class PairSampling(NamedTuple):
@@ -71,6 +78,7 @@ class PairSampling(NamedTuple):
     max_gap: Optional[int]
     hflip: bool
     color_jitter: float
+    cross_pairs: float = 0.0
 
 
 def sample_pairs(s: PairSampling, rng: np.random.Generator, batch_size: int) -> Dict[str, np.ndarray]:
@@ -79,7 +87,9 @@ def sample_pairs(s: PairSampling, rng: np.random.Generator, batch_size: int) -> 
     The character is uniform over the split; the first frame uniform over that character's frames (so longer rows
     are drawn more often); the second is a different frame of the same row at most ``max_gap`` away (either
     direction), or the same frame when the row has one frame or ``max_gap == 0``. Characters with their own row
-    counts (imported sets) only draw rows they have.
+    counts (imported sets) only draw rows they have. With ``cross_pairs > 0`` (sets whose rows are all full) each
+    sample also gets a ``partner``: another character of the split with probability ``cross_pairs``, else itself;
+    these draws come after all others, so the rest of the batch is the one drawn without partners.
     """
     b = batch_size
     character = s.characters[rng.integers(len(s.characters), size=b)]
@@ -116,7 +126,12 @@ def sample_pairs(s: PairSampling, rng: np.random.Generator, batch_size: int) -> 
         jitter = np.stack(
             [rng.uniform(-c, c, b), rng.uniform(1 - c, 1 + c, b), rng.uniform(1 - c, 1 + c, b)], axis=1
         ).astype(np.float32)
+    extra = {}
+    if s.cross_pairs > 0 and s.row_frames is None:
+        other = s.characters[rng.integers(len(s.characters), size=b)]
+        extra["partner"] = np.where(rng.random(b) < s.cross_pairs, other, character).astype(np.int64)
     return {
+        **extra,
         "character": character.astype(np.int64),
         "row": row.astype(np.int64),
         "frame": frame.astype(np.int64),
@@ -124,6 +139,18 @@ def sample_pairs(s: PairSampling, rng: np.random.Generator, batch_size: int) -> 
         "flip": flip,
         "jitter": jitter,
     }
+
+
+def gather_index(character, frame, partner=None):
+    """Indices ``(characters [B,K], frames [B,K])`` into the frame cache for a batch: K=2 ``(x, x_next)``, or K=4
+    ``(x, x_next, y, y_next)`` with partners (the partner's frames are the same two frames of its sheet). Works on
+    numpy arrays and on tensors alike."""
+    if partner is None:
+        return character[:, None], frame
+    cat = np.concatenate if isinstance(frame, np.ndarray) else torch.cat
+    stack = np.stack if isinstance(frame, np.ndarray) else torch.stack
+    chars = stack([character, character, partner, partner], 1)
+    return chars, cat([frame, frame], 1)
 
 
 class PairBatches(Dataset):
@@ -151,7 +178,8 @@ class PairBatches(Dataset):
         if self.frames_path is not None:
             if self._frames is None:
                 self._frames = np.load(self.frames_path, mmap_mode="r")
-            frames = torch.from_numpy(np.asarray(self._frames[d["character"][:, None], d["frame"]]))  # (B,2,H,W,4)
+            chars, frame = gather_index(d["character"], d["frame"], d.get("partner"))
+            frames = torch.from_numpy(np.asarray(self._frames[chars, frame]))  # (B,2|4,H,W,4)
         return RawPairBatch(frames=frames, **{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in d.items()})
 
 
@@ -214,6 +242,9 @@ class FramePairDataModule(pl.LightningDataModule):
         auto_build_characters: characters of that synthetic build.
         frames_on_device: keep the whole frame cache on the training device and gather frames there (workers then
             only draw indices). Fastest on a GPU for datasets that fit its memory.
+        cross_pairs: share of samples (train and val) whose partner ``(y, y')`` is another character playing the
+            same two frames, for the target adaptor (``model.net.adapt_hidden``); the others' partner is the character
+            itself. 0 (default) draws no partners. Needs a set whose characters all have every row (LPC builds).
     """
 
     def __init__(
@@ -231,6 +262,7 @@ class FramePairDataModule(pl.LightningDataModule):
         auto_build: Optional[str] = None,
         auto_build_characters: int = 64,
         frames_on_device: bool = False,
+        cross_pairs: float = 0.0,
     ):
         super().__init__()
         if backgrounds not in BACKGROUND_MODES:
@@ -244,6 +276,8 @@ class FramePairDataModule(pl.LightningDataModule):
                 raise MotionmapError(f"{name}={value!r}: must be an integer >= {low}")
         if max_gap is not None and (isinstance(max_gap, bool) or not isinstance(max_gap, int) or max_gap < 0):
             raise MotionmapError(f"max_gap={max_gap!r}: must be null or an integer >= 0")
+        if isinstance(cross_pairs, bool) or not isinstance(cross_pairs, (int, float)) or not 0.0 <= cross_pairs <= 1.0:
+            raise MotionmapError(f"cross_pairs={cross_pairs!r}: must be a share between 0 and 1")
         if not 0.0 <= float(color_jitter) <= 0.5:
             raise MotionmapError(f"color_jitter={color_jitter!r}: must be between 0 and 0.5")
         self.save_hyperparameters()
@@ -260,6 +294,7 @@ class FramePairDataModule(pl.LightningDataModule):
         self.auto_build = auto_build
         self.auto_build_characters = auto_build_characters
         self.frames_on_device = frames_on_device
+        self.cross_pairs = float(cross_pairs)
         self.dataset = None  # SpriteDataset, after setup()
         self._backgrounds_cpu: Optional[Tensor] = None  # uint8 [N, H, W, 3]
         self._on_device: Dict[Tuple[str, torch.device], Tensor] = {}
@@ -292,6 +327,9 @@ class FramePairDataModule(pl.LightningDataModule):
                 raise MotionmapError(
                     f"{ds.root}: the dataset has no {split!r} characters; rebuild it with more characters"
                 )
+        if self.cross_pairs > 0 and not ds.uniform_rows:
+            raise MotionmapError(f"{ds.root}: data.cross_pairs needs characters that all have every animation row "
+                                 "(an LPC build); set data.cross_pairs 0 for this set")
 
     def sampling(self, split: str) -> PairSampling:
         """The pair-sampling parameters of ``"train"`` or ``"val"`` (val: no flips, no jitter)."""
@@ -307,6 +345,7 @@ class FramePairDataModule(pl.LightningDataModule):
             max_gap=self.max_gap,
             hflip=self.hflip and train,
             color_jitter=self.color_jitter if train else 0.0,
+            cross_pairs=self.cross_pairs,
         )
 
     def _world(self) -> Tuple[int, int]:
@@ -365,8 +404,11 @@ class FramePairDataModule(pl.LightningDataModule):
         frames = batch.frames
         if frames is None:
             table = self._device_table("frames", device)  # (N, F, H, W, 4)
-            frames = table[batch.character[:, None], batch.frame]  # (B, 2, H, W, 4)
+            chars, frame = gather_index(batch.character, batch.frame, batch.partner)
+            frames = table[chars, frame]  # (B, 2|4, H, W, 4)
         out = composite_pairs(
             frames, self._device_table("backgrounds", device), batch.background, batch.flip, batch.jitter.to(device)
-        )  # (2, B, 3, H, W)
+        )  # (2|4, B, 3, H, W)
+        if out.shape[0] == 4:
+            return FramePair(x=out[0], x_next=out[1], y=out[2], y_next=out[3])
         return FramePair(x=out[0], x_next=out[1])

@@ -64,6 +64,11 @@ class NetConfig:
     flow_match_sigma: float = 2.0
     # Matching steps at each of the H/2 and H levels (the H/4 level gets one).
     flow_match_steps: int = 1
+    # motion="flow": channels of the target adaptor (motionmap.model.adapt), 0 = none. The adaptor moves the source's
+    # flow onto the target's body before the target is warped: bodies of another build move other pixels for the
+    # same motion (a female body's walk swings its arms elsewhere). It learns from pairs of two characters playing
+    # the same animation (data.cross_pairs); 0 keeps a checkpoint's outputs as they were.
+    adapt_hidden: int = 0
 
 
 @dataclass
@@ -82,6 +87,8 @@ class LossConfig:
     smooth: float = 0.02
     # Flow magnitude (pixels) on flat regions of x' (no local contrast): backgrounds and black stay put.
     static: float = 0.002
+    # Pixel L1 of the target adaptor's prediction of the partner's next frame (batches with data.cross_pairs > 0).
+    cross: float = 1.0
 
 
 @dataclass
@@ -101,9 +108,13 @@ class OptimConfig:
     decay_from: Optional[int] = None
     decay_to: float = 0.1
     decay_over: str = "steps"
+    # What fit updates: "all" the weights, or "adapt" the target adaptor alone (the rest frozen, as loaded with
+    # init_from, so the model's own motion and rendering stay exactly as they were).
+    train: str = "all"
 
 
 DECAY_OVER = ("steps", "time")
+TRAINED_PARTS = ("all", "adapt")
 
 C = TypeVar("C", NetConfig, LossConfig, OptimConfig)
 
@@ -139,11 +150,12 @@ def coerce_config(cls: Type[C], value: Union[C, Mapping[str, Any], None]) -> C:
 # speed targets, and small enough that building the largest model allowed stays under 1 GB.
 NET_RANGES = {
     "channels": (1, 512, False), "hidden": (1, 512, False), "parts": (1, 64, False), "flow_hidden": (1, 256, False),
-    "flow_match_radius": (0, 8, False), "flow_match_steps": (1, 16, False),
+    "flow_match_radius": (0, 8, False), "flow_match_steps": (1, 16, False), "adapt_hidden": (0, 256, False),
     "temperature": (0.0, 100.0, True), "match_sigma": (0.0, 1000.0, True), "ridge": (0.0, 1e6, False),
     "flow_match_temperature": (0.0, 100.0, True), "flow_match_sigma": (0.0, 1000.0, True),
 }
-LOSS_RANGES = {name: (0.0, 1e6, False) for name in ("pixel", "latent", "background", "warp", "smooth", "static")}
+LOSS_RANGES = {name: (0.0, 1e6, False)
+               for name in ("pixel", "latent", "background", "warp", "smooth", "static", "cross")}
 OPTIM_RANGES = {"lr": (0.0, 10.0, True), "weight_decay": (0.0, 1e3, False), "warmup_steps": (0, 10**9, False),
                 "decay_from": (0, 10**12, False), "decay_to": (0.0, 1.0, True)}
 _SECTIONS = {"NetConfig": "net", "LossConfig": "loss", "OptimConfig": "optim"}
@@ -175,6 +187,9 @@ def validate(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> None:
     if isinstance(cfg, NetConfig):
         if cfg.motion not in MOTIONS:
             raise MotionmapError(f"net.motion: got {cfg.motion!r}; use one of {', '.join(MOTIONS)}")
+        if cfg.adapt_hidden and cfg.motion != "flow":
+            raise MotionmapError(f"net.adapt_hidden: the target adaptor needs motion 'flow' (got {cfg.motion!r}); "
+                                 "set net.adapt_hidden 0")
         for name in ("patch_descriptor", "copy_path"):
             if not isinstance(getattr(cfg, name), bool):
                 raise MotionmapError(f"net.{name}: got {getattr(cfg, name)!r}; must be true or false")
@@ -184,6 +199,8 @@ def validate(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> None:
     elif isinstance(cfg, OptimConfig):
         if cfg.decay_over not in DECAY_OVER:
             raise MotionmapError(f"optim.decay_over: got {cfg.decay_over!r}; use one of {', '.join(DECAY_OVER)}")
+        if cfg.train not in TRAINED_PARTS:
+            raise MotionmapError(f"optim.train: got {cfg.train!r}; use one of {', '.join(TRAINED_PARTS)}")
 
 
 def plain(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> dict:

@@ -26,9 +26,11 @@ from pytorch_lightning.callbacks import Timer
 import torch
 from torch import Tensor
 
+from motionmap.errors import MotionmapError
 from motionmap.layout import MIN_FRAME_SIDE
 from motionmap.model.budget import check_training_batch
 from motionmap.model import losses, motion
+from motionmap.model.adapt import FlowAdapt
 from motionmap.model.config import LossConfig, NetConfig, OptimConfig, coerce_config, plain
 from motionmap.model.flownet import flow_motion, grid_to_flow
 from motionmap.model.nets import CELL, Decoder, Encoder, Motion, make_tau
@@ -49,7 +51,8 @@ class Prediction(NamedTuple):
 class Losses(NamedTuple):
     """Scalar losses of one step; ``total`` is the weighted sum that is optimised. ``motion`` (not optimised) is the
     mean |grid - identity| in normalised units: near 0 means the transform collapsed to "no motion". ``flow``: the
-    weighted flow terms (warp + smooth + static) for motion="flow", else 0."""
+    weighted flow terms (warp + smooth + static) for motion="flow", else 0. ``cross``: the target adaptor's pixel
+    loss on the partner's next frame (batches with partners and a model with an adaptor), else 0."""
 
     total: Tensor
     pixel: Tensor
@@ -57,6 +60,7 @@ class Losses(NamedTuple):
     background: Tensor
     motion: Tensor
     flow: Tensor
+    cross: Tensor
 
 
 def _pair(batch: Any) -> tuple:
@@ -123,12 +127,18 @@ class MotionMapper(pl.LightningModule):
         self.h = Encoder(self.net_cfg)  # background
         self.tau = make_tau(self.net_cfg)
         self.g = Decoder(self.net_cfg)
+        self.adapt = FlowAdapt(self.net_cfg.adapt_hidden) if self.net_cfg.adapt_hidden else None
+        if self.optim_cfg.train == "adapt" and self.adapt is None:
+            raise MotionmapError("optim.train adapt: the model has no target adaptor; set net.adapt_hidden > 0")
         self._val_batch: Optional[tuple] = None
 
     def setup(self, stage: str) -> None:
         # Lightning restores a --ckpt_path resume after setup(), so a resumed run keeps its own weights.
         if stage == "fit" and self.init_from:
             self.load_initial_weights(self.init_from)
+        if stage == "fit" and self.optim_cfg.train == "adapt":
+            for name, p in self.named_parameters():
+                p.requires_grad_(name.startswith("adapt."))
 
     def load_initial_weights(self, source: str) -> None:
         """Copy the weights of ``source`` (``"default"`` or a checkpoint path) into this model."""
@@ -140,14 +150,21 @@ class MotionMapper(pl.LightningModule):
 
             source = str(DEFAULT_CHECKPOINT)
         loaded = load_model(source)
-        theirs, ours = loaded.info.hyper_parameters.get("net", {}), plain(self.net_cfg)
+        # A model with a target adaptor starts from one without (the adaptor's last layer is zero: same outputs).
+        theirs = plain(coerce_config(NetConfig, loaded.info.hyper_parameters.get("net", {})))
+        ours = plain(self.net_cfg)
+        if theirs["adapt_hidden"] == 0:
+            ours["adapt_hidden"] = 0
         if theirs != ours:
             diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
             raise MotionmapError(
                 f"model.init_from {source}: its net config differs in {', '.join(diff)}; "
                 "use the same --model.net settings as that checkpoint"
             )
-        self.load_state_dict(loaded.model.state_dict(), strict=True)
+        missing, unexpected = self.load_state_dict(loaded.model.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("adapt.") for k in missing):
+            raise MotionmapError(f"model.init_from {source}: its weights do not fit this model "
+                                 f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
     # -- the model ------------------------------------------------------------------------------------------------
     def transform(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Motion:
@@ -183,7 +200,7 @@ class MotionMapper(pl.LightningModule):
         (:mod:`motionmap.model.refine`); other motion forms ignore it.
         """
         check_images("b0", b0)
-        return self.transfer_render(b0, self.transfer_motion(a0, a_t, refine))
+        return self.transfer_render(b0, self.adapt_motion(self.transfer_motion(a0, a_t, refine), a0, a_t, b0))
 
     @torch.no_grad()
     def transfer_motion(self, a0: Tensor, a_t: Tensor, refine: RefineConfig = NO_REFINE) -> Motion:
@@ -202,6 +219,18 @@ class MotionMapper(pl.LightningModule):
             flow = refine_flow(a0, a_t, grid_to_flow(t.pixel_grid.float()), refine)
             t = flow_motion(flow, t.latent_grid.shape[1:3], t.pyramid[:-1] + (flow,))
         return t
+
+    @torch.no_grad()
+    def adapt_motion(self, t: Motion, a0: Tensor, a_t: Tensor, b0: Tensor) -> Motion:
+        """A's motion ``t`` (from :meth:`transfer_motion`) moved onto b0's body by the target adaptor
+        (:mod:`motionmap.model.adapt`); ``t`` itself for a model without one. a0, b0 ``float [1|B,3,H,W]``, a_t
+        ``float [B,3,H,W] in [0,1]``, all of one size. Call it once per target body, not per background: the
+        RGBA path renders the one adapted motion over black and over white."""
+        if self.adapt is None:
+            return t
+        a0, a_t, b0 = pad_to_cell(a0), pad_to_cell(a_t), pad_to_cell(b0)
+        flow = self.adapt(b0, a0, a_t, grid_to_flow(t.pixel_grid.float()))
+        return flow_motion(flow, t.latent_grid.shape[1:3], t.pyramid[:-1] + (flow,))
 
     @torch.no_grad()
     def transfer_render(self, b0: Tensor, t: Motion) -> Tensor:
@@ -240,10 +269,26 @@ class MotionMapper(pl.LightningModule):
                       + cfg.smooth * losses.smoothness_loss(finest, x_next)
                       + cfg.static * losses.static_loss(finest, x_next))
             total = total + l_flow
+        l_cross = total.new_zeros(())
+        y, y_next = getattr(batch, "y", None), getattr(batch, "y_next", None)
+        if self.adapt is not None and y is not None:
+            l_cross = self.cross_loss(x, x_next, pad_to_cell(y), pad_to_cell(y_next), t)
+            total = total + cfg.cross * l_cross
+        elif self.optim_cfg.train == "adapt" and self.training:
+            raise MotionmapError("optim.train adapt: the batches have no partner characters; set data.cross_pairs > 0")
         h, w = t.latent_grid.shape[1:3]
         ident = motion.base_grid(h, w, x.device)
         moved = (t.latent_grid.detach().float() - ident).abs().mean()
-        return Losses(total, l_pix, l_lat, l_bg, moved, l_flow.detach())
+        return Losses(total, l_pix, l_lat, l_bg, moved, l_flow.detach(), l_cross.detach())
+
+    def cross_loss(self, a0: Tensor, a_t: Tensor, b0: Tensor, b_t: Tensor, t: Motion) -> Tensor:
+        """The target adaptor's loss on a partner: render ``b_t`` from ``b0`` with A's motion ``t`` (of ``a0 -> a_t``)
+        moved onto B's body, against the true ``b_t`` (pixel L1 + the edge-aware smoothness of B's flow). All images
+        ``float [B,3,H,W] in [0,1]``, padded to whole cells. A's flow enters detached: A's own losses train it."""
+        flow_b = self.adapt(b0, a0, a_t, t.pyramid[-1].detach())
+        moved = flow_motion(flow_b, t.latent_grid.shape[1:3])
+        pred = self.render(b0, self.f(b0), self.h(b0), moved)
+        return losses.pixel_loss(pred.image, b_t) + self.loss_cfg.smooth * losses.smoothness_loss(flow_b, b_t)
 
     def _log_losses(self, stage: str, out: Losses, batch_size: int) -> None:
         on_step = stage == "train"
@@ -304,7 +349,8 @@ class MotionMapper(pl.LightningModule):
 
     def configure_optimizers(self):
         cfg = self.optim_cfg
-        opt = torch.optim.Adam(self.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        params = self.adapt.parameters() if cfg.train == "adapt" else self.parameters()
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         max_steps = self._trainer.max_steps if self._trainer is not None else -1
         time_spent = self._time_spent if cfg.decay_over == "time" else None
         sched = torch.optim.lr_scheduler.LambdaLR(

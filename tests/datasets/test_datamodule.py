@@ -35,8 +35,8 @@ class TestPairs:
         assert isinstance(raw, RawPairBatch) and raw.frames.dtype == torch.uint8
         assert raw.frames.shape == (16, 2, 64, 64, 4)
         pair = dm.on_after_batch_transfer(raw, 0)
-        assert isinstance(pair, FramePair)
-        for t in pair:
+        assert isinstance(pair, FramePair) and pair.y is None and pair.y_next is None  # no partners by default
+        for t in (pair.x, pair.x_next):
             assert t.shape == (16, 3, 64, 64) and t.dtype == torch.float32
             assert 0.0 <= float(t.min()) and float(t.max()) <= 1.0
 
@@ -210,3 +210,58 @@ def test_lightning_fit_receives_frame_pairs(tiny_dataset, tmp_path, val_pairs):
                          num_sanity_val_steps=0)
     trainer.fit(Probe(), datamodule=dm)
     assert len(seen) == 2 + val_pairs // 8 and all(isinstance(b, FramePair) and b.x.shape == (8, 3, 64, 64) for b in seen)
+
+
+class TestCrossPairs:
+    """Partners for the target adaptor: the same two frames played by another character of the split."""
+
+    def test_partner_plays_the_same_frames(self, tiny_dataset):
+        dm = make_dm(tiny_dataset, hflip=False, color_jitter=0.0, cross_pairs=1.0, pairs_per_epoch=128)
+        train_chars = set(SpriteDataset(tiny_dataset).split_indices("train").tolist())
+        others = 0
+        for raw, pair in batches(dm.train_dataloader(), dm):
+            f = raw.frames.numpy()
+            assert f.shape[1] == 4 and pair.y is not None and pair.y.shape == pair.x.shape
+            partner = raw.partner.numpy()
+            assert set(partner.tolist()) <= train_chars
+            # tiny sprites: red = 40 * character, green = 80 * row
+            assert (f[:, 2, 30, 30, 0] == 40 * partner).all() and (f[:, 3, 30, 30, 0] == 40 * partner).all()
+            assert (f[:, 2, 30, 30, 1] == 80 * raw.row.numpy()).all()
+            same = torch.from_numpy(partner == raw.character.numpy())
+            assert torch.equal(pair.y[same], pair.x[same]) and torch.equal(pair.y_next[same], pair.x_next[same])
+            differs = (pair.y != pair.x).flatten(1).any(1)
+            assert bool(differs[~same].all())
+            others += int((partner != raw.character.numpy()).sum())
+        assert others > 0
+
+    def test_share_of_other_characters_follows_cross_pairs(self, tiny_dataset):
+        dm = make_dm(tiny_dataset, cross_pairs=0.25, pairs_per_epoch=2048, batch_size=256)
+        raw = [r for r in dm.train_dataloader()]
+        char = np.concatenate([r.character.numpy() for r in raw])
+        partner = np.concatenate([r.partner.numpy() for r in raw])
+        # a drawn partner is the character itself 1 time in (train characters) by chance
+        n_train = len(SpriteDataset(tiny_dataset).split_indices("train"))
+        expected = 0.25 * (1 - 1 / n_train)
+        assert abs((partner != char).mean() - expected) < 0.05
+
+    def test_partner_draws_leave_the_rest_of_the_batch_as_without_them(self, tiny_dataset):
+        plain = next(iter(make_dm(tiny_dataset).train_dataloader()))
+        crossed = next(iter(make_dm(tiny_dataset, cross_pairs=0.5).train_dataloader()))
+        assert plain.partner is None and crossed.partner is not None
+        for name in ("character", "row", "frame", "background", "flip", "jitter"):
+            assert torch.equal(getattr(plain, name), getattr(crossed, name)), name
+        assert torch.equal(crossed.frames[:, :2], plain.frames)
+
+    def test_frames_on_device_gather_the_same_partners(self, tiny_dataset):
+        host = make_dm(tiny_dataset, cross_pairs=1.0)
+        device = make_dm(tiny_dataset, cross_pairs=1.0, frames_on_device=True)
+        raw_h, raw_d = next(iter(host.train_dataloader())), next(iter(device.train_dataloader()))
+        assert raw_d.frames is None
+        a, b = host.on_after_batch_transfer(raw_h, 0), device.on_after_batch_transfer(raw_d, 0)
+        for x, y in zip(a, b):
+            assert torch.equal(x, y)
+
+    @pytest.mark.parametrize("bad", [-0.1, 1.5, True, "half"])
+    def test_bad_share(self, tiny_dataset, bad):
+        with pytest.raises(MotionmapError, match="cross_pairs"):
+            FramePairDataModule(str(tiny_dataset), cross_pairs=bad)

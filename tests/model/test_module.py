@@ -216,3 +216,55 @@ def test_lr_schedule_by_time_follows_the_share_of_the_time_budget_not_the_steps(
     assert lr_factor(150, cfg, 200, time_spent=lambda: None) == pytest.approx(0.55)
     with pytest.raises(MotionmapError, match="optim.decay_over"):
         coerce_config(OptimConfig, {"decay_over": "epochs"})
+
+
+class TestTargetAdaptor:
+    """net.adapt_hidden: the flow moved onto the target's body; optim.train adapt trains it alone."""
+
+    def adapted(self, **optim):
+        m = MotionMapper(net=NetConfig(motion="flow", adapt_hidden=8), optim=OptimConfig(**optim), init_from="default")
+        m.setup("fit")
+        return m
+
+    def test_an_untrained_adaptor_changes_nothing(self):
+        from motionmap.checkpoint import load_model
+        from motionmap.retarget import DEFAULT_CHECKPOINT
+
+        base = load_model(DEFAULT_CHECKPOINT).model.eval()
+        m = self.adapted().eval()
+        g = torch.Generator().manual_seed(0)
+        a0, a_t, b0 = torch.rand(1, 3, 32, 32, generator=g), torch.rand(3, 3, 32, 32, generator=g), torch.rand(1, 3, 32, 32, generator=g)
+        assert torch.equal(m.transfer(a0, a_t, b0), base.transfer(a0, a_t, b0))
+
+    def test_training_the_adaptor_alone_moves_only_its_weights(self):
+        from motionmap.datasets import FramePair
+
+        m = self.adapted(train="adapt", lr=1e-2)
+        m.train()
+        before = {k: v.clone() for k, v in m.state_dict().items()}
+        opt = m.configure_optimizers()["optimizer"]
+        g = torch.Generator().manual_seed(1)
+        x = torch.rand(4, 3, 32, 32, generator=g)
+        batch = FramePair(x, x.roll(1, 2), x.flip(0), x.flip(0).roll(2, 3))
+        out = m.model_step(batch)
+        assert float(out.cross) > 0
+        out.total.backward()
+        opt.step()
+        changed = {k for k, v in m.state_dict().items() if not torch.equal(v, before[k])}
+        assert changed and all(k.startswith("adapt.") for k in changed)
+        assert "adapt.out.weight" in changed
+
+    def test_adaptor_needs_partners_and_the_flow_form(self):
+        from motionmap.datasets import FramePair
+
+        m = self.adapted(train="adapt")
+        m.train()
+        x = torch.rand(2, 3, 32, 32)
+        with pytest.raises(MotionmapError, match="cross_pairs"):
+            m.model_step(FramePair(x, x))
+        with pytest.raises(MotionmapError, match="adapt_hidden"):
+            MotionMapper(net=NetConfig(motion="dense", adapt_hidden=8))
+        with pytest.raises(MotionmapError, match="adapt_hidden > 0"):
+            MotionMapper(net=NetConfig(motion="flow"), optim=OptimConfig(train="adapt"))
+        with pytest.raises(MotionmapError, match="optim.train"):
+            coerce_config(OptimConfig, {"train": "decoder"})

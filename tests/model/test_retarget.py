@@ -170,3 +170,24 @@ def test_reference_frame_starts_the_motion_without_an_extra_frame(monkeypatch):
     assert np.abs(out.astype(int) - r.retarget(frames, target, palette="off")).max() > 8  # it is used
     with pytest.raises(MotionmapError, match="reference: size 32x32 differs"):
         r.retarget(frames, target, reference=reference[:32, :32])
+
+
+def test_a_checkpoint_with_a_target_adaptor_retargets_and_its_adaptor_is_used(tmp_path):
+    """A model with a target adaptor loads and retargets RGB and RGBA targets; a zero adaptor gives the shipped
+    model's frames, a non-zero one moves them."""
+    from motionmap.model.config import OptimConfig
+
+    m = MotionMapper(net=NetConfig(motion="flow", adapt_hidden=8), optim=OptimConfig(), init_from="default")
+    m.setup("fit")
+    path = tmp_path / "adapt.ckpt"
+    torch.save({"state_dict": m.state_dict(), "hyper_parameters": dict(m.hparams)}, path)
+    src, tgt = sprites(4, 32, 32, 4, seed=2), sprites(1, 32, 32, 4, seed=3)[0]
+    shipped = Retargeter.load(DEFAULT_CHECKPOINT)
+    adapted = Retargeter.load(path)
+    np.testing.assert_array_equal(adapted.retarget(src, tgt), shipped.retarget(src, tgt))
+    with torch.no_grad():
+        m.adapt.out.bias.fill_(2.0)  # every target pixel now samples 16 px to the right/down of where it did
+    torch.save({"state_dict": m.state_dict(), "hyper_parameters": dict(m.hparams)}, path)
+    moved = Retargeter.load(path).retarget(src, tgt, palette="off")
+    assert moved.shape == (4, 32, 32, 3)
+    assert not np.array_equal(moved, shipped.retarget(src, tgt, palette="off"))
