@@ -121,16 +121,22 @@ def load_target_frame(
     facing: Optional[str] = None,
     frame_size: object = None,
     animation: Optional[str] = None,
+    layout: Optional[SheetLayout] = None,
 ) -> TargetFrame:
-    """Like :func:`load_target`, also saying which sheet row the image came from (see :class:`TargetFrame`)."""
+    """Like :func:`load_target`, also saying which sheet row the image came from (see :class:`TargetFrame`).
+
+    ``layout``: the sheet's layout when the caller knows it (the demo recognises motionmap's synthetic sheet by its
+    size); None detects it from the size and ``frame_size``. A layout other than LPC's takes the row of
+    ``animation`` (else its first row) in ``facing`` (else that animation's first facing)."""
     p = Path(path)
     if not p.exists():
         raise MotionmapError(f"{path}: no such file or folder; check the --target path")
     image = read_sheet(p) if p.is_dir() else read_image(p)  # a folder: one character's LPC layer sheets
     height, width = image.shape[:2]
-    if not _is_sheet_image(width, height, frame_size):
-        return TargetFrame(image, None, None)
-    layout = detect_layout(width, height, frame_size, name_for_errors=str(path))
+    if layout is None:
+        if not _is_sheet_image(width, height, frame_size):
+            return TargetFrame(image, None, None)
+        layout = detect_layout(width, height, frame_size, name_for_errors=str(path))
     if layout is LPC_LAYOUT:
         if facing is None and animation is not None and len(layout.facings_of(animation)) == 1:
             facing = layout.facings_of(animation)[0]  # hurt: front-facing only
@@ -151,9 +157,11 @@ def load_target_frame(
         used_facing = layout.rows[row].facing
     else:
         names = layout.animation_names
-        row = names.index(animation) if animation in names else 0
+        wanted = animation if animation in names else names[0]
+        facings = layout.facings_of(wanted)  # (None,) for a grid sheet
+        row = layout.row_index(wanted, facing if facing in facings else facings[0])
         frame = first_frame(image, layout, row)
-        wanted, used_facing = layout.rows[row].name, None
+        used_facing = layout.rows[row].facing
     if not frame[..., 3].any():
         raise MotionmapError(
             f"{path}: the first frame of {wanted}{'/' + used_facing if used_facing else ''} is empty; "

@@ -1,8 +1,7 @@
 """One side of a transfer as a :class:`Clip`: a source animation or a one-frame target, from an upload or an example.
 
-Targets come from the retargeting core (:func:`motionmap.transfer.load_target_frame`: an LPC or grid sheet's first
-frame of the wanted row); motionmap's own synthetic sheet, which has facings but is no LPC sheet, takes the source's
-animation row (else its first) in the wanted facing (else the first).
+Targets come from the retargeting core (:func:`motionmap.transfer.load_target_frame`, given the layout found at upload:
+an LPC, synthetic or grid sheet's first frame of the wanted row).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from motionmap.demo.uploads import check_frame_count, check_frame_size
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import DEFAULT_DURATION_MS, Animation, read_animation
 from motionmap.io.images import read_image
-from motionmap.io.sheets import animation_from_sheet, detect_layout, first_frame
+from motionmap.io.sheets import animation_from_sheet, detect_layout
 from motionmap.layout import FACINGS, LPC_LAYOUT, SheetLayout
 from motionmap.transfer import load_target_frame
 
@@ -115,14 +114,8 @@ def target_image(upload: Upload, animation: Optional[str], facing: Optional[str]
     if upload.kind == "image" and frame_size is None:
         return read_image(upload.path), upload.name
     layout = sheet_layout(upload, frame_size)  # a readable error when a grid sheet has no frame size
-    if layout is not LPC_LAYOUT and layout.rows[0].facing is not None:
-        # A known layout with facings (motionmap's synthetic sheet): the source's animation, else the first row.
-        names = layout.animation_names
-        wanted = animation if animation in names else names[0]
-        facings = layout.facings_of(wanted)
-        row = layout.row_index(wanted, facing if facing in facings else facings[0])
-        image = first_frame(read_image(upload.path), layout, row)
-        return image, f"{upload.name} · {wanted}/{layout.rows[row].facing} frame 1"
-    picked = load_target_frame(upload.path, facing=facing or "down", frame_size=frame_size, animation=animation)
+    picked = load_target_frame(upload.path, facing=(facing or "down") if layout is LPC_LAYOUT else facing,
+                               frame_size=frame_size, animation=animation,
+                               layout=upload.layout if frame_size is None else None)  # the one found at upload
     where = "/".join(p for p in (picked.animation, picked.facing) if p)
     return picked.image, f"{upload.name} · {where} frame 1" if where else upload.name

@@ -202,6 +202,21 @@ def test_lpc_sheet_pickers_and_unknown_animation(app):
     np.testing.assert_array_equal(strip, sheet[row * 64 : (row + 1) * 64, :64])
 
 
+def test_synthetic_sheet_is_known_by_its_size(app):
+    from motionmap.synth import SYNTH_LAYOUT, render_sheet, sample_character
+
+    sheet = render_sheet(sample_character(3))
+    up = ok(upload(app, "synth.png", png_bytes(sheet)))
+    assert up["kind"] == "sheet" and not up["needs_frame_size"] and up["layout"]["animations"][1]["name"] == "run"
+    tgt = ok(post(app, "/api/clip", {"role": "target", "upload": up["upload"], "animation": "run", "facing": "right"}))
+    assert tgt["name"] == "synth.png · run/right frame 1"
+    strip = np.asarray(Image.open(io.BytesIO(app.handle("GET", f"/api/clips/{tgt['clip']}/strip.png").body)))
+    row = SYNTH_LAYOUT.row_index("run", "right")
+    np.testing.assert_array_equal(strip, sheet[row * 64 : (row + 1) * 64, :64])
+    first = ok(post(app, "/api/clip", {"role": "target", "upload": up["upload"], "animation": "slash"}))
+    assert first["name"] == f"synth.png · {SYNTH_LAYOUT.rows[0].name}/{SYNTH_LAYOUT.rows[0].facing} frame 1"
+
+
 def test_grid_sheet_needs_a_frame_size(app):
     frames = walk_gif()[1]
     grid = np.concatenate([frames.transpose(1, 0, 2, 3).reshape(64, -1, 4)] * 2, axis=0)  # 2 rows x 8 frames

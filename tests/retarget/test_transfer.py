@@ -77,6 +77,21 @@ class TestLoadTarget:
         f = load_target_frame(p, facing="up", animation="shoot")
         assert f.animation == "walk" and f.image[..., 3].all()
 
+    def test_known_layout_with_facings(self, tmp_path):
+        from motionmap.synth import SYNTH_LAYOUT
+
+        w, h = SYNTH_LAYOUT.size
+        sheet = np.zeros((h, w, 4), np.uint8)
+        for i in range(len(SYNTH_LAYOUT.rows)):
+            sheet[i * 64 : i * 64 + 64, :64] = (i, 0, 0, 255)
+        p = write_png(tmp_path / "synth.png", sheet)
+        run_left = load_target_frame(p, facing="left", animation="run", layout=SYNTH_LAYOUT)
+        assert (run_left.animation, run_left.facing) == ("run", "left")
+        assert run_left.image[0, 0, 0] == SYNTH_LAYOUT.row_index("run", "left")
+        first = load_target_frame(p, animation="fly", layout=SYNTH_LAYOUT)  # unknown: the first row, first facing
+        assert (first.animation, first.facing) == (SYNTH_LAYOUT.rows[0].name, SYNTH_LAYOUT.rows[0].facing)
+        assert first.image[0, 0, 0] == 0
+
     def test_lpc_sheet_needs_facing(self, tmp_path):
         p = write_png(tmp_path / "s.png", np.full((1344, 832, 4), 255, np.uint8))
         with pytest.raises(MotionmapError, match="is an LPC sheet; say which facing"):
