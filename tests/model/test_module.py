@@ -222,19 +222,39 @@ class TestTargetAdaptor:
     """net.adapt_hidden: the flow moved onto the target's body; optim.train adapt trains it alone."""
 
     def adapted(self, **optim):
-        m = MotionMapper(net=NetConfig(motion="flow", adapt_hidden=8), optim=OptimConfig(**optim), init_from="default")
-        m.setup("fit")
-        return m
-
-    def test_an_untrained_adaptor_changes_nothing(self):
+        """The shipped model with a fresh (zero) adaptor of 8 channels in place of its own."""
         from motionmap.checkpoint import load_model
         from motionmap.retarget import DEFAULT_CHECKPOINT
 
-        base = load_model(DEFAULT_CHECKPOINT).model.eval()
+        m = MotionMapper(net=NetConfig(motion="flow", adapt_hidden=8), optim=OptimConfig(**optim))
+        shipped = load_model(DEFAULT_CHECKPOINT).model.state_dict()
+        m.load_state_dict({k: v for k, v in shipped.items() if not k.startswith("adapt.")}, strict=False)
+        m.setup("fit")
+        return m
+
+    def test_a_zero_adaptor_changes_nothing_and_the_shipped_one_moves_the_target(self):
+        from motionmap.checkpoint import load_model
+        from motionmap.retarget import DEFAULT_CHECKPOINT
+
+        shipped = load_model(DEFAULT_CHECKPOINT).model.eval()
+        assert shipped.adapt is not None
+        base = MotionMapper(net={**shipped.hparams["net"], "adapt_hidden": 0}).eval()
+        base.load_state_dict({k: v for k, v in shipped.state_dict().items() if not k.startswith("adapt.")})
         m = self.adapted().eval()
         g = torch.Generator().manual_seed(0)
         a0, a_t, b0 = torch.rand(1, 3, 32, 32, generator=g), torch.rand(3, 3, 32, 32, generator=g), torch.rand(1, 3, 32, 32, generator=g)
         assert torch.equal(m.transfer(a0, a_t, b0), base.transfer(a0, a_t, b0))
+        assert not torch.equal(shipped.transfer(a0, a_t, b0), base.transfer(a0, a_t, b0))
+
+    def test_init_from_a_model_without_adaptor_keeps_a_zero_adaptor(self, tmp_path):
+        base = MotionMapper(net=NetConfig(motion="flow"))
+        path = tmp_path / "base.ckpt"
+        torch.save({"state_dict": base.state_dict(), "hyper_parameters": dict(base.hparams)}, path)
+        m = MotionMapper(net=NetConfig(motion="flow", adapt_hidden=8), init_from=str(path))
+        m.setup("fit")
+        assert float(m.adapt.out.weight.abs().sum()) == 0.0
+        for key, value in base.state_dict().items():
+            assert torch.equal(m.state_dict()[key], value), key
 
     def test_training_the_adaptor_alone_moves_only_its_weights(self):
         from motionmap.datasets import FramePair

@@ -173,12 +173,15 @@ def test_reference_frame_starts_the_motion_without_an_extra_frame(monkeypatch):
 
 
 def test_a_checkpoint_with_a_target_adaptor_retargets_and_its_adaptor_is_used(tmp_path):
-    """A model with a target adaptor loads and retargets RGB and RGBA targets; a zero adaptor gives the shipped
-    model's frames, a non-zero one moves them."""
+    """A checkpoint with a target adaptor (here the shipped weights saved again) loads and retargets; changing its
+    adaptor changes the frames, so the Retargeter does use it."""
     from motionmap.model.config import OptimConfig
 
-    m = MotionMapper(net=NetConfig(motion="flow", adapt_hidden=8), optim=OptimConfig(), init_from="default")
-    m.setup("fit")
+    from motionmap.checkpoint import load_model
+
+    shipped_weights = load_model(DEFAULT_CHECKPOINT).model.state_dict()
+    m = MotionMapper(net=NetConfig(motion="flow", adapt_hidden=32), optim=OptimConfig())
+    m.load_state_dict(shipped_weights)
     path = tmp_path / "adapt.ckpt"
     torch.save({"state_dict": m.state_dict(), "hyper_parameters": dict(m.hparams)}, path)
     src, tgt = sprites(4, 32, 32, 4, seed=2), sprites(1, 32, 32, 4, seed=3)[0]
