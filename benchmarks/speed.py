@@ -21,8 +21,8 @@ Threads: the model and the training use ``--threads``, else ``Retargeter``'s aut
 busy machine, where 2 threads on 2 shared cores train many times slower than 1); OpenCV uses its own default. The table prints what each used
 and the 1-minute load average before each section: numbers from a shared machine vary with its load; compare the
 ratios, which are measured in the same process on the same frames.
-LPC frames come from the LPC layers when found (``$MOTIONMAP_LPC_LAYERS`` or ``../shared/data/lpc``), else synthetic
-sprites (the same cost).
+LPC frames come from the LPC layers when found (``$MOTIONMAP_LPC_LAYERS`` or ``../shared/data/lpc``), else the
+project's synthetic sprites laid out as LPC sheets (sprite-like frames: about the same cost).
 """
 
 from __future__ import annotations
@@ -76,16 +76,21 @@ def lpc_sheets():
         a, b = sample_recipes(lib, 2, seed=0, held_out="allow")
         return compose_character(lib, a), compose_character(lib, b), "LPC"
     from motionmap.layout import LPC_LAYOUT
+    from motionmap.synth import render_animation, sample_character
 
-    rng = np.random.default_rng(0)
+    # The project's synthetic sprites in the LPC layout: sprite-like frames (flat colours on a transparent
+    # background) cost what LPC frames cost; random pixels would not (their near-uniform matching probabilities and
+    # thousands of colours to palette-lock slow the model down several-fold).
+    actions = {"spellcast": "cast", "thrust": "attack", "walk": "walk", "slash": "attack", "shoot": "cast",
+               "hurt": "jump"}
     sheets = []
-    for _ in range(2):  # random sprites on a transparent background in every used cell (the cost is the same)
+    for seed in (1, 2):
+        character = sample_character(seed)
         sheet = np.zeros((LPC_LAYOUT.size[1], LPC_LAYOUT.size[0], 4), np.uint8)
         for i, spec in enumerate(LPC_LAYOUT.rows):
-            cells = rng.integers(0, 256, (64, 64 * spec.frames, 4), dtype=np.uint8)
-            cells[16:48, :, 3] = 255
-            cells[:16, :, 3] = cells[48:, :, 3] = 0
-            sheet[i * 64 : (i + 1) * 64, : 64 * spec.frames] = cells
+            frames = render_animation(character, actions[spec.name], spec.facing or "down")
+            frames = np.resize(frames, (spec.frames,) + frames.shape[1:])  # the row's frame count, cycling
+            sheet[i * 64 : (i + 1) * 64, : 64 * spec.frames] = frames.transpose(1, 0, 2, 3).reshape(64, -1, 4)
         sheets.append(sheet)
     return sheets[0], sheets[1], "synthetic (no LPC layers found)"
 
