@@ -87,9 +87,10 @@ def sample_pairs(s: PairSampling, rng: np.random.Generator, batch_size: int) -> 
     The character is uniform over the split; the first frame uniform over that character's frames (so longer rows
     are drawn more often); the second is a different frame of the same row at most ``max_gap`` away (either
     direction), or the same frame when the row has one frame or ``max_gap == 0``. Characters with their own row
-    counts (imported sets) only draw rows they have. With ``cross_pairs > 0`` (sets whose rows are all full) each
-    sample also gets a ``partner``: another character of the split with probability ``cross_pairs``, else itself;
-    these draws come after all others, so the rest of the batch is the one drawn without partners.
+    counts (imported sets) only draw rows they have. With ``cross_pairs > 0`` each sample also gets a ``partner``:
+    another character of the split with probability ``cross_pairs`` (in imported sets, only one whose row has as
+    many frames, else the character itself), else itself; these draws come after all others, so the rest of the
+    batch is the one drawn without partners.
     """
     b = batch_size
     character = s.characters[rng.integers(len(s.characters), size=b)]
@@ -127,9 +128,12 @@ def sample_pairs(s: PairSampling, rng: np.random.Generator, batch_size: int) -> 
             [rng.uniform(-c, c, b), rng.uniform(1 - c, 1 + c, b), rng.uniform(1 - c, 1 + c, b)], axis=1
         ).astype(np.float32)
     extra = {}
-    if s.cross_pairs > 0 and s.row_frames is None:
+    if s.cross_pairs > 0:
         other = s.characters[rng.integers(len(s.characters), size=b)]
-        extra["partner"] = np.where(rng.random(b) < s.cross_pairs, other, character).astype(np.int64)
+        use = rng.random(b) < s.cross_pairs
+        if s.row_frames is not None:  # imported sets: only a partner whose row has as many frames plays the same
+            use &= s.row_frames[other, row] == n
+        extra["partner"] = np.where(use, other, character).astype(np.int64)
     return {
         **extra,
         "character": character.astype(np.int64),
@@ -244,7 +248,8 @@ class FramePairDataModule(pl.LightningDataModule):
             only draw indices). Fastest on a GPU for datasets that fit its memory.
         cross_pairs: share of samples (train and val) whose partner ``(y, y')`` is another character playing the
             same two frames, for the target adaptor (``model.net.adapt_hidden``); the others' partner is the character
-            itself. 0 (default) draws no partners. Needs a set whose characters all have every row (LPC builds).
+            itself. 0 (default) draws no partners. In sets whose characters have rows of their own lengths (imports),
+            a partner must have as many frames in that row, else the character is its own partner.
     """
 
     def __init__(
@@ -327,9 +332,6 @@ class FramePairDataModule(pl.LightningDataModule):
                 raise MotionmapError(
                     f"{ds.root}: the dataset has no {split!r} characters; rebuild it with more characters"
                 )
-        if self.cross_pairs > 0 and not ds.uniform_rows:
-            raise MotionmapError(f"{ds.root}: data.cross_pairs needs characters that all have every animation row "
-                                 "(an LPC build); set data.cross_pairs 0 for this set")
 
     def sampling(self, split: str) -> PairSampling:
         """The pair-sampling parameters of ``"train"`` or ``"val"`` (val: no flips, no jitter)."""

@@ -265,3 +265,17 @@ class TestCrossPairs:
     def test_bad_share(self, tiny_dataset, bad):
         with pytest.raises(MotionmapError, match="cross_pairs"):
             FramePairDataModule(str(tiny_dataset), cross_pairs=bad)
+
+
+def test_imported_sets_pair_only_characters_whose_row_has_as_many_frames():
+    """Imported characters have rows of their own lengths: a partner must play the row with as many frames."""
+    from motionmap.datasets.datamodule import PairSampling, sample_pairs
+
+    row_frames = np.array([[4, 2], [4, 3], [2, 2], [4, 2]])  # 4 characters, 2 rows
+    s = PairSampling(characters=np.arange(4), offsets=np.array([0, 4, 7]), row_frames=row_frames, n_backgrounds=0,
+                     backgrounds="plain", max_gap=None, hflip=False, color_jitter=0.0, cross_pairs=1.0)
+    d = sample_pairs(s, np.random.default_rng(0), 4096)
+    char, partner, row = d["character"], d["partner"], d["row"]
+    assert (row_frames[partner, row] == row_frames[char, row]).all()
+    assert (partner != char).mean() > 0.2  # others do get paired
+    assert (d["frame"] - s.offsets[row][:, None] < row_frames[partner, row][:, None]).all()
