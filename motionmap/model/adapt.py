@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from motionmap.model.flownet import warp_flow
+from motionmap.model.motion import warp_flow
 
 FLOW_SCALE = 8.0  # pixels: the flow enters the network divided by this, and the residual leaves multiplied by it
 

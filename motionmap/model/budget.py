@@ -33,7 +33,7 @@ PASS_BUDGET_BYTES = 256 * 2**20
 # Memory one CPU training step may use: with the ~0.5 GB runtime and the data loader, well under 4 GB.
 TRAIN_BUDGET_BYTES = 3 * 2**30
 _CELL = 4  # pixels per feature cell (motionmap.model.nets.CELL)
-_PAD = 3  # cells of padding around the source in the correlation (motionmap.model.nets.PAD)
+_PAD = 3  # cells of padding around the source in the correlation (motionmap.model.forms.dense.PAD)
 
 
 def correlation_floats(height: int, width: int) -> int:

@@ -26,7 +26,7 @@ class NetConfig:
     # alive, where regressed affines collapsed to identity within ~200 steps).
     # "dense": the same correlation's soft matches used directly as a coarse flow field, no part fit. After
     # 100 CPU steps each on LPC, motion eval (plain, 42 cases) gave dense 156 SSE/img vs parts 231 (identity 282).
-    # "flow": dense as the coarse level, refined to full resolution (motionmap.model.flownet); the shipped model's
+    # "flow": dense as the coarse level, refined to full resolution (motionmap.model.forms.flow); the shipped model's
     # form (train/configs/flow.yaml). This field's default stays "dense", the cheapest form that learns motion: it is
     # what a bare MotionMapper() builds (tests, quick experiments). Every shipped config names its form and every
     # checkpoint stores its full net config, so no config or checkpoint depends on this default.
@@ -54,7 +54,7 @@ class NetConfig:
     # removed the 16x16 bottleneck's blur, training MSE 0.018 -> 0.008). Off in the paper's form.
     copy_path: bool = True
     # motion="flow": channels of the refinement blocks (the H x W level's features get half). The 16x16 dense
-    # correlation is refined by residual flows at H/2 x W/2 and H x W (motionmap.model.flownet).
+    # correlation is refined by residual flows at H/2 x W/2 and H x W (motionmap.model.forms.flow).
     flow_hidden: int = 16
     # motion="flow": before each learned refinement, a fixed local matching step (3x3-neighbourhood costs, soft-argmin
     # over shifts within this radius, 0 = off) corrects the flow; ties resolve toward no motion (prior sigma in

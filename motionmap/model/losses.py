@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from motionmap.model.motion import warp_flow
+
 
 def pixel_loss(pred: Tensor, target: Tensor) -> Tensor:
     """Mean ``|x^' - x'|`` over ``float [B,3,H,W]`` images in [0,1] -> scalar."""
@@ -41,8 +43,6 @@ def warp_loss(source: Tensor, target: Tensor, flows: Sequence[Tensor]) -> Tensor
     see blurred frames: a wide basin for large motions). The finest weighs 1, each coarser level half the next. 0 for a
     perfect warp.
     """
-    from motionmap.model.flownet import warp_flow
-
     H, W = source.shape[-2:]
     total, weight = source.new_zeros(()).float(), 1.0
     for flow in reversed(list(flows)):

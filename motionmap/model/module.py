@@ -32,8 +32,9 @@ from motionmap.model.budget import check_training_batch
 from motionmap.model import losses, motion
 from motionmap.model.adapt import FlowAdapt
 from motionmap.model.config import LossConfig, NetConfig, OptimConfig, coerce_config, plain
-from motionmap.model.flownet import flow_motion, grid_to_flow
-from motionmap.model.nets import CELL, Decoder, Encoder, Motion, make_tau
+from motionmap.model.forms import make_tau
+from motionmap.model.motion import Motion, flow_motion, grid_to_flow
+from motionmap.model.nets import CELL, Decoder, Encoder
 from motionmap.model.refine import NO_REFINE, RefineConfig, refine_flow
 
 
@@ -215,7 +216,7 @@ class MotionMapper(pl.LightningModule):
         fa = self.f(torch.cat([a0[:1], a_t]))
         fa0, fat = fa[:1].expand(n, -1, -1, -1), fa[1:]
         t = self.transform(fa0, fat, a0, a_t)
-        if refine.steps and t.pyramid:
+        if refine.steps and self.tau.has_flow:
             flow = refine_flow(a0, a_t, grid_to_flow(t.pixel_grid.float()), refine)
             t = flow_motion(flow, t.latent_grid.shape[1:3], t.pyramid[:-1] + (flow,))
         return t
@@ -263,7 +264,7 @@ class MotionMapper(pl.LightningModule):
         l_bg = losses.background_loss(hx, hxn)
         total = cfg.pixel * l_pix + cfg.latent * l_lat + cfg.background * l_bg
         l_flow = total.new_zeros(())
-        if t.pyramid:  # motion="flow": the flow learns from its own photometric error, regularised
+        if self.tau.has_flow:  # the flow learns from its own photometric error, regularised
             finest = t.pyramid[-1]
             l_flow = (cfg.warp * losses.warp_loss(x, x_next, t.pyramid)
                       + cfg.smooth * losses.smoothness_loss(finest, x_next)

@@ -9,7 +9,8 @@ from motionmap.errors import MotionmapError
 from motionmap.model import LossConfig, NetConfig, OptimConfig, motion
 from motionmap.model.config import coerce_config
 from motionmap.model.module import MotionMapper, build_from_hparams, lr_factor
-from motionmap.model.nets import AffineTau, Decoder, Encoder, PartsTau
+from motionmap.model.forms import AffineTau, DenseTau, PartsTau
+from motionmap.model.nets import Decoder, Encoder
 
 MOTIONS = [NetConfig(motion="dense"), NetConfig(motion="parts"), NetConfig(motion="affine", copy_path=False),
            NetConfig(motion="affine"), NetConfig(motion="flow")]
@@ -25,7 +26,7 @@ class TestNets:
         cfg = NetConfig(channels=12, hidden=6)
         assert Encoder(cfg)(torch.rand(3, 3, 64, 48)).shape == (3, 12, 16, 12)
 
-    @pytest.mark.parametrize("tau_cls", [AffineTau, PartsTau])
+    @pytest.mark.parametrize("tau_cls", [AffineTau, PartsTau, DenseTau])
     def test_tau_shapes(self, tau_cls):
         cfg = NetConfig(channels=8, parts=5, motion="parts")
         f = torch.randn(2, 8, 16, 16)
@@ -50,7 +51,7 @@ class TestNets:
         # a "character" of flat 4x4-pixel colour blocks on black (sprite-like)
         img[:, :, 16:48, 24:40] = torch.rand(2, 3, 8, 4).repeat_interleave(4, 2).repeat_interleave(4, 3)
         f = Encoder(cfg)(img)
-        t = PartsTau(cfg)(f, f, img, img)
+        t = {"parts": PartsTau, "dense": DenseTau}[mode](cfg)(f, f, img, img)
         # On the textured cells the match is exact to half a cell (one cell = 2/16 in normalised units). Flat black
         # cells are ambiguous (any black matches), so there only the warped pixels are checked: still the same frame.
         ident_grid = motion.base_grid(16, 16)

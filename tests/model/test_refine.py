@@ -6,7 +6,7 @@ import torch
 
 from motionmap.errors import MotionmapError
 from motionmap.model import NetConfig
-from motionmap.model.flownet import warp_flow
+from motionmap.model.motion import warp_flow
 from motionmap.model.module import MotionMapper
 from motionmap.model.refine import NO_REFINE, RefineConfig, photometric_loss, refine_flow, refine_flow_autograd
 from motionmap.retarget import Retargeter

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from motionmap.model import LossConfig, NetConfig, losses, motion
-from motionmap.model.flownet import (FlowTau, Refine, flow_to_grid, grid_to_flow, local_correlation, match_step,
-                                     resize_flow, warp_flow)
+from motionmap.model.forms.flow import FlowTau, Refine
+from motionmap.model.motion import (flow_to_grid, grid_to_flow, local_correlation, match_step, resize_flow,
+                                    warp_flow)
 from motionmap.model.module import MotionMapper
 
 
@@ -95,7 +96,7 @@ class TestMatchStep:
     def test_equals_the_27_channel_descriptor_formulation(self, b, h, w, radius):
         """The box-sum costs are the 3x3-neighbourhood descriptor distances, borders included (the shipped
         checkpoint was trained with the descriptor form)."""
-        from motionmap.model.flownet import pixel_descriptor
+        from motionmap.model.motion import pixel_descriptor
 
         g = torch.Generator().manual_seed(h + radius)
         src = torch.rand(b, 3, h, w, generator=g)

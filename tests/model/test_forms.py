@@ -1,0 +1,77 @@
+"""The motion forms: one module each, the MotionForm protocol, one name per form, and no import cycle in the model."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from motionmap.model import NetConfig
+from motionmap.model.config import MOTIONS
+from motionmap.model.forms import FORMS, MotionForm, make_tau
+from motionmap.model.module import MotionMapper
+
+MODEL_DIR = Path(__file__).resolve().parents[2] / "motionmap" / "model"
+
+
+def test_every_config_name_builds_its_own_form():
+    assert set(FORMS) == set(MOTIONS)
+    for name in MOTIONS:
+        tau = make_tau(NetConfig(motion=name, channels=8))
+        assert tau.name == name and type(tau) is FORMS[name]
+        assert isinstance(tau, MotionForm)
+
+
+@pytest.mark.parametrize("name", MOTIONS)
+def test_has_flow_is_what_the_motion_carries(name):
+    """``has_flow`` (what module.py asks instead of testing strings or the pyramid) is true exactly when the form's
+    motions carry a flow pyramid ending at full resolution."""
+    torch.manual_seed(0)
+    cfg = NetConfig(motion=name, channels=8)
+    tau = make_tau(cfg)
+    img = torch.rand(2, 3, 32, 32)
+    t = tau(torch.randn(2, 8, 8, 8), torch.randn(2, 8, 8, 8), img, img.flip(-1))
+    assert t.latent_grid.shape == (2, 8, 8, 2) and t.pixel_grid.shape == (2, 32, 32, 2)
+    assert bool(t.pyramid) == tau.has_flow == (name == "flow")
+    if tau.has_flow:
+        assert t.pyramid[-1].shape == (2, 2, 32, 32)
+
+
+def test_the_flow_losses_follow_has_flow():
+    """A model whose form has no flow reports a zero flow loss, one with a flow a positive one."""
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32)
+    for name in ("dense", "flow"):
+        m = MotionMapper(net=NetConfig(motion=name, channels=8, hidden=4, flow_hidden=4))
+        assert (m.model_step((x, x.roll(2, -1))).flow > 0) == m.tau.has_flow
+
+
+def _inner_model_imports(path: Path):
+    """``motionmap.model`` imports that sit inside a function of ``path``: what holds an import cycle apart."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("motionmap.model"):
+                    found.append(f"{path.name}:{node.lineno} {node.module}")
+    return found
+
+
+def test_no_model_module_imports_the_model_inside_a_function():
+    """The model's modules import each other at the top only: forms -> nets/motion/config, module -> forms. An
+    import inside a function is how a cycle is hidden (nets.py and flownet.py imported each other that way)."""
+    files = sorted(MODEL_DIR.rglob("*.py"))
+    assert any(p.parent.name == "forms" for p in files)
+    found = [hit for p in files if p.name != "__init__.py" for hit in _inner_model_imports(p)]
+    assert found == []
+
+
+@pytest.mark.parametrize("first", ["motionmap.model.forms.flow", "motionmap.model.motion", "motionmap.model.losses",
+                                   "motionmap.model.adapt", "motionmap.model.module"])
+def test_each_model_module_imports_first(first):
+    """Any of them imported first, in a fresh interpreter, loads (a cycle of top-level imports would fail for some
+    order)."""
+    subprocess.run([sys.executable, "-c", f"import {first}"], check=True, timeout=120)
