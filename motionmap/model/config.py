@@ -13,7 +13,10 @@ from typing import Any, Mapping, Optional, Type, TypeVar, Union
 
 from motionmap.errors import MotionmapError
 
-MOTIONS = ("affine", "parts", "dense", "flow")
+MOTIONS = ("affine", "dense", "flow")  # the forms of motionmap.model.forms, one module each
+# Fields of forms that are gone (motion "parts": K part affines), still in the net config of older checkpoints:
+# dropped when a checkpoint's config is read, so those checkpoints load.
+RETIRED_NET_FIELDS = ("parts", "ridge")
 LATENT_LOSSES = ("cosine", "l1")
 
 
@@ -21,23 +24,19 @@ LATENT_LOSSES = ("cosine", "l1")
 class NetConfig:
     """Shapes of the encoders, the transformation network and the decoder."""
 
+    # The motion form (motionmap.model.forms, one module each; docs/ARCHITECTURE.md has the table):
     # "affine": the paper's form, one 2x3 affine regressed by tau from (f(x), f(x')) and identity-initialised.
-    # "parts": K part affines fitted in closed form from a correlation volume (docs/RESEARCH.md: the form that kept motion
-    # alive, where regressed affines collapsed to identity within ~200 steps).
-    # "dense": the same correlation's soft matches used directly as a coarse flow field, no part fit. After
-    # 100 CPU steps each on LPC, motion eval (plain, 42 cases) gave dense 156 SSE/img vs parts 231 (identity 282).
-    # "flow": dense as the coarse level, refined to full resolution (motionmap.model.forms.flow); the shipped model's
-    # form (train/configs/flow.yaml). This field's default stays "dense", the cheapest form that learns motion: it is
-    # what a bare MotionMapper() builds (tests, quick experiments). Every shipped config names its form and every
-    # checkpoint stores its full net config, so no config or checkpoint depends on this default.
-    motion: str = "dense"
+    # "dense": a 16x16 correlation's soft matches used directly as a coarse flow field (docs/RESEARCH.md: after 100
+    # CPU steps each on LPC it beat K part affines fitted from the same matches, 156 vs 231 SSE/img).
+    # "flow": dense as the coarse level, refined to full resolution (motionmap.model.forms.flow): the shipped model's
+    # form and this default (the shipped default.ckpt adds a target adaptor, adapt_hidden 32). Every shipped config
+    # names its form and every checkpoint stores its full net config, so none depends on this default.
+    motion: str = "flow"
     # C of the character and background feature maps. 32 keeps a training step >= 100 pairs/s on 2 CPU cores.
     channels: int = 32
     # Channels of the first (stride-2) encoder stage and of the decoder's full-resolution stage.
     hidden: int = 16
     # Feature maps are H/4 x W/4 (16x16 for 64x64 sprites): one cell is 4 px, as in the prototypes.
-    # Number of part affines for motion="parts"; 8-9 moved arms and legs in the prototype.
-    parts: int = 8
     # Add a fixed (not learned) 8x8 pixel-patch descriptor to the correlation features: learned features alone flatten
     # under the matching loss and the correlation loses its peaks (docs/RESEARCH.md).
     patch_descriptor: bool = True
@@ -47,9 +46,6 @@ class NetConfig:
     # Gaussian locality prior on matches, sigma in feature cells: flat regions (black, uniform sky) match in place.
     # 2 cells beat 4 and 8 in the same sweep (wider priors let black cells match the character).
     match_sigma: float = 2.0
-    # Ridge pulling every part affine toward identity (in units of "cells of support"): keeps parts with little mass
-    # well-posed.
-    ridge: float = 1e-2
     # Copy path: the decoder blends its rendering with the source pixels warped by the same transform (docs/RESEARCH.md:
     # removed the 16x16 bottleneck's blur, training MSE 0.018 -> 0.008). Off in the paper's form.
     copy_path: bool = True
@@ -129,6 +125,8 @@ def coerce_config(cls: Type[C], value: Union[C, Mapping[str, Any], None]) -> C:
     elif isinstance(value, cls):
         cfg = value
     elif isinstance(value, Mapping):
+        if cls is NetConfig:
+            value = {k: v for k, v in value.items() if k not in RETIRED_NET_FIELDS}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(value) - known)
         if unknown:
@@ -149,9 +147,9 @@ def coerce_config(cls: Type[C], value: Union[C, Mapping[str, Any], None]) -> C:
 # (low, high, low is exclusive). The bounds are 10-30x the defaults: far beyond anything that trains at this project's
 # speed targets, and small enough that building the largest model allowed stays under 1 GB.
 NET_RANGES = {
-    "channels": (1, 512, False), "hidden": (1, 512, False), "parts": (1, 64, False), "flow_hidden": (1, 256, False),
+    "channels": (1, 512, False), "hidden": (1, 512, False), "flow_hidden": (1, 256, False),
     "flow_match_radius": (0, 8, False), "flow_match_steps": (1, 16, False), "adapt_hidden": (0, 256, False),
-    "temperature": (0.0, 100.0, True), "match_sigma": (0.0, 1000.0, True), "ridge": (0.0, 1e6, False),
+    "temperature": (0.0, 100.0, True), "match_sigma": (0.0, 1000.0, True),
     "flow_match_temperature": (0.0, 100.0, True), "flow_match_sigma": (0.0, 1000.0, True),
 }
 LOSS_RANGES = {name: (0.0, 1e6, False)
@@ -186,7 +184,8 @@ def validate(cfg: Union[NetConfig, LossConfig, OptimConfig]) -> None:
         _check_number(f"{section}.{name}", value, isinstance(low, int), low, high, low_open)
     if isinstance(cfg, NetConfig):
         if cfg.motion not in MOTIONS:
-            raise MotionmapError(f"net.motion: got {cfg.motion!r}; use one of {', '.join(MOTIONS)}")
+            gone = " (the 'parts' form was removed; retrain with 'dense' or 'flow')" if cfg.motion == "parts" else ""
+            raise MotionmapError(f"net.motion: got {cfg.motion!r}{gone}; use one of {', '.join(MOTIONS)}")
         if cfg.adapt_hidden and cfg.motion != "flow":
             raise MotionmapError(f"net.adapt_hidden: the target adaptor needs motion 'flow' (got {cfg.motion!r}); "
                                  "set net.adapt_hidden 0")

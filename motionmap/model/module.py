@@ -2,7 +2,7 @@
 
 For two frames ``x``, ``x'`` of one animation (``float [B,3,H,W] in [0,1]``, any H and W from 8 px)::
 
-    T    = tau(f(x), f(x'))                 # one affine (paper), K part affines, or a dense / full-resolution flow
+    T    = tau(f(x), f(x'))                 # one affine (paper), a dense 16x16 or a full-resolution flow
     x^'  = g(T . f(x) + h(x))               # + copy path: blend with x warped by T
     loss = pixel |x^' - x'| + latent match(T . f(x), f(x')) + background |h(x) - h(x')|
 
@@ -105,8 +105,8 @@ class MotionMapper(pl.LightningModule):
     ):
         """
         Args:
-            net: network shapes and the motion form: "flow" (the shipped model), "dense" (NetConfig's default),
-                "parts", or "affine" (the paper's form); see docs/ARCHITECTURE.md.
+            net: network shapes and the motion form: "flow" (the shipped model's form and NetConfig's default),
+                "dense", or "affine" (the paper's form); see docs/ARCHITECTURE.md.
             loss: loss weights and the latent-matching form.
             optim: learning rate and warm-up.
             grid_samples: columns of the image grid logged each validation epoch (0 disables it).

@@ -1,4 +1,4 @@
-"""Pure, differentiable functions for the motion part of MotionMapper: grids, warps, correlation, part affines, flows
+"""Pure, differentiable functions for the motion part of MotionMapper: grids, warps, correlation, flows
 (flow <-> grid, resizing, warping, the fixed local matching step) and the :class:`Motion` every form returns.
 
 Coordinates are normalised as in ``torch.nn.functional.grid_sample(align_corners=False)``: x and y in [-1, 1],
@@ -103,12 +103,9 @@ class Matches(NamedTuple):
 
     src_coords: ``float [B,N,2]`` normalised (x, y) in the source frame for each of the N = h*w target cells
     (may lie up to ``pad`` cells outside [-1, 1]: sampling there repeats the border).
-    confidence: ``float [B,N] in [0,1]``: the peak probability of each target cell's match distribution (None when
-    not asked for, :func:`soft_matches`).
     """
 
     src_coords: Tensor
-    confidence: Optional[Tensor]
 
 
 def match_costs(desc_src: Tensor, desc_tgt: Tensor, pad: int = 3) -> Tensor:
@@ -138,19 +135,18 @@ def correlation_matches(cost: Tensor, h: int, w: int, temperature: float, sigma_
     scale = grid_tgt.new_tensor([w / 2.0, h / 2.0])
     dist2 = torch.cdist(grid_tgt * scale, grid_src * scale).pow(2)  # (N, M)
     prob = (-cost / temperature - dist2 / (2 * sigma_cells**2)).softmax(dim=-1)  # (B, N, M)
-    return Matches(prob @ grid_src, prob.amax(dim=-1))
+    return Matches(prob @ grid_src)
 
 
 def soft_matches(desc_src: Tensor, desc_tgt: Tensor, temperature: float, sigma_cells: float, pad: int = 3,
-                 fixed: Optional[Tuple[Tensor, Tensor]] = None, confidence: bool = True) -> Matches:
+                 fixed: Optional[Tuple[Tensor, Tensor]] = None) -> Matches:
     """:func:`correlation_matches` of :func:`match_costs` in fused passes (the same matches up to float rounding).
 
     desc_src, desc_tgt ``float [B,D,h,w]``; ``fixed``: a second pair of descriptors ``[B,D',h,w]`` whose costs add to
     these (the fixed patch descriptor; no gradient is taken through it) -> :class:`Matches`. The softmax over source
     cells does not change when a term that depends only on the target cell is dropped, so ``|t|^2`` leaves the cost
     and each pair's part of the logits is one ``baddbmm``: ``(2 t.s - |s|^2) / temperature``, plus the locality prior.
-    (The clamp at 0 of :func:`match_costs` only removed rounding below zero.) ``confidence=False`` skips the peak
-    probabilities (``Matches.confidence`` is then None).
+    (The clamp at 0 of :func:`match_costs` only removed rounding below zero.)
     """
     b, d, h, w = desc_tgt.shape
     grid_src, prior = _match_prior(h, w, pad, float(sigma_cells), desc_tgt.device, desc_tgt.dtype)  # (M,2), (N,M)
@@ -169,7 +165,7 @@ def soft_matches(desc_src: Tensor, desc_tgt: Tensor, temperature: float, sigma_c
         else:
             logits = logits.baddbmm_(*args, alpha=2.0 / temperature)
     prob = softmax_floored(logits, -1)
-    return Matches(prob @ grid_src, prob.amax(dim=-1) if confidence else None)
+    return Matches(prob @ grid_src)
 
 
 @lru_cache(maxsize=16)
@@ -184,37 +180,6 @@ def _match_prior(h: int, w: int, pad: int, sigma_cells: float, device, dtype) ->
         dist2 = torch.cdist(grid_tgt * scale, grid_src * scale).pow(2)  # (N, M)
         return grid_src, dist2 * (-1.0 / (2 * sigma_cells**2))
 
-
-def fit_part_affines(tgt_coords: Tensor, src_coords: Tensor, weights: Tensor, ridge: float) -> Tensor:
-    """Closed-form weighted least squares: one ``src_from_tgt`` affine per part.
-
-    tgt_coords ``[N,2]``, src_coords ``[B,N,2]``, weights ``[B,K,N] >= 0`` -> ``[B,K,2,3]``.
-    Minimises ``sum_n w_kn |A_k [t_n; 1] - s_n|^2 + ridge * N * |A_k - I|^2``; parts with no weight stay identity.
-    """
-    n = tgt_coords.shape[0]
-    ones = tgt_coords.new_ones(n, 1)
-    xh = torch.cat([tgt_coords, ones], dim=1)  # (N, 3)
-    # Normal equations per (B, K): (X^T W X + lam I) A^T = X^T W S + lam I_{3x2}
-    xtwx = torch.einsum("bkn,ni,nj->bkij", weights, xh, xh)  # (B, K, 3, 3)
-    xtws = torch.einsum("bkn,ni,bnj->bkij", weights, xh, src_coords)  # (B, K, 3, 2)
-    lam = ridge * n
-    eye3 = torch.eye(3, device=xh.device, dtype=xh.dtype)
-    ident = identity_affine(1, xh.device, xh.dtype)[0].T  # (3, 2)
-    a_t = torch.linalg.solve(xtwx + lam * eye3, xtws + lam * ident)  # (B, K, 3, 2)
-    return a_t.transpose(-1, -2)  # (B, K, 2, 3)
-
-
-def blend_part_grid(src_from_tgt: Tensor, masks: Tensor) -> Tensor:
-    """Sampling grid of K part affines blended by soft masks.
-
-    src_from_tgt ``[B,K,2,3]``, masks ``[B,K,H,W]`` (summing to 1 over K) -> grid ``[B,H,W,2]``; the masks' resolution
-    sets the grid's (affines are exact at any resolution).
-    """
-    b, k, h, w = masks.shape
-    pts = base_grid(h, w, masks.device, masks.dtype)  # (H, W, 2)
-    pts_h = torch.cat([pts, pts.new_ones(h, w, 1)], dim=-1)  # (H, W, 3)
-    per_part = torch.einsum("bkij,hwj->bkhwi", src_from_tgt.to(masks.dtype), pts_h)  # (B, K, H, W, 2)
-    return (masks.unsqueeze(-1) * per_part).sum(dim=1)  # (B, H, W, 2)
 
 class Motion(NamedTuple):
     """A transform ``T`` from a motion form (:mod:`motionmap.model.forms`), in the two forms the rest of the model needs.

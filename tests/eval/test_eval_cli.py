@@ -132,7 +132,7 @@ def test_real_untrained_checkpoint_through_retargeter(tmp_path, capsys):
     from motionmap.model.module import MotionMapper
 
     torch.manual_seed(0)
-    m = MotionMapper(net=NetConfig(channels=8, hidden=4, parts=3))
+    m = MotionMapper(net=NetConfig(channels=8, hidden=4, motion="dense"))
     ckpt = tmp_path / "untrained.ckpt"
     torch.save({"state_dict": m.state_dict(), "hyper_parameters": dict(m.hparams)}, ckpt)
     out = tmp_path / "ev"

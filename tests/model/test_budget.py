@@ -115,7 +115,7 @@ class TestTrainingBatch:
         budget.check_training_batch(32, 64, 64)  # the training configs' batch
 
     def test_model_step_checks_before_the_forward_pass(self, monkeypatch):
-        model = MotionMapper(net=NetConfig(channels=8, hidden=4, parts=3))
+        model = MotionMapper(net=NetConfig(channels=8, hidden=4, motion="dense"))
         monkeypatch.setattr(budget, "TRAIN_BUDGET_BYTES", budget.pair_bytes(16, 16, training=True))
         x = torch.rand(2, 3, 16, 16)
         with pytest.raises(MotionmapError, match="--data.batch_size 2: a training step on 16x16 frames"):

@@ -75,3 +75,25 @@ def test_each_model_module_imports_first(first):
     """Any of them imported first, in a fresh interpreter, loads (a cycle of top-level imports would fail for some
     order)."""
     subprocess.run([sys.executable, "-c", f"import {first}"], check=True, timeout=120)
+
+
+def test_the_shipped_checkpoint_names_the_default_form_and_loads_with_its_retired_fields():
+    """default.ckpt stores fields of the removed ``parts`` form (``parts``, ``ridge``): they are dropped on load, the
+    model builds the form NetConfig defaults to, and every stored weight fits it (``load_model`` is strict)."""
+    from motionmap.checkpoint import load_model, read_checkpoint
+    from motionmap.retarget import DEFAULT_CHECKPOINT
+
+    stored = read_checkpoint(DEFAULT_CHECKPOINT)["hyper_parameters"]["net"]
+    assert {"parts", "ridge"} <= set(stored)
+    loaded = load_model(DEFAULT_CHECKPOINT).model
+    assert loaded.net_cfg.motion == stored["motion"] == NetConfig().motion == "flow"
+    assert loaded.tau.has_flow and type(loaded.tau) is FORMS["flow"]
+    assert not hasattr(loaded.net_cfg, "parts") and "parts" not in loaded.hparams["net"]
+
+
+def test_the_removed_parts_form_is_refused_with_a_way_out():
+    from motionmap.errors import MotionmapError
+    from motionmap.model.config import coerce_config
+
+    with pytest.raises(MotionmapError, match="'parts' form was removed; retrain with 'dense' or 'flow'"):
+        coerce_config(NetConfig, {"motion": "parts", "parts": 8, "ridge": 0.01})

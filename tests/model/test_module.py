@@ -9,11 +9,11 @@ from motionmap.errors import MotionmapError
 from motionmap.model import LossConfig, NetConfig, OptimConfig, motion
 from motionmap.model.config import coerce_config
 from motionmap.model.module import MotionMapper, build_from_hparams, lr_factor
-from motionmap.model.forms import AffineTau, DenseTau, PartsTau
+from motionmap.model.forms import AffineTau, DenseTau
 from motionmap.model.nets import Decoder, Encoder
 
-MOTIONS = [NetConfig(motion="dense"), NetConfig(motion="parts"), NetConfig(motion="affine", copy_path=False),
-           NetConfig(motion="affine"), NetConfig(motion="flow")]
+MOTIONS = [NetConfig(motion="dense"), NetConfig(motion="affine", copy_path=False), NetConfig(motion="affine"),
+           NetConfig(motion="flow")]
 
 
 def frames(b=2, h=32, w=32, seed=0):
@@ -26,9 +26,9 @@ class TestNets:
         cfg = NetConfig(channels=12, hidden=6)
         assert Encoder(cfg)(torch.rand(3, 3, 64, 48)).shape == (3, 12, 16, 12)
 
-    @pytest.mark.parametrize("tau_cls", [AffineTau, PartsTau, DenseTau])
+    @pytest.mark.parametrize("tau_cls", [AffineTau, DenseTau])
     def test_tau_shapes(self, tau_cls):
-        cfg = NetConfig(channels=8, parts=5, motion="parts")
+        cfg = NetConfig(channels=8, motion=tau_cls.name)
         f = torch.randn(2, 8, 16, 16)
         img = torch.rand(2, 3, 64, 64)
         t = tau_cls(cfg)(f, f, img, img)
@@ -43,15 +43,14 @@ class TestNets:
         torch.testing.assert_close(t.latent_grid, motion.base_grid(16, 16).expand(2, 16, 16, 2))
         torch.testing.assert_close(t.pixel_grid, motion.base_grid(64, 64).expand(2, 64, 64, 2))
 
-    @pytest.mark.parametrize("mode", ["parts", "dense"])
-    def test_same_frame_is_near_identity(self, mode):
+    def test_same_frame_is_near_identity(self):
         torch.manual_seed(0)
-        cfg = NetConfig(channels=8, motion=mode)
+        cfg = NetConfig(channels=8, motion="dense")
         img = torch.zeros(2, 3, 64, 64)
         # a "character" of flat 4x4-pixel colour blocks on black (sprite-like)
         img[:, :, 16:48, 24:40] = torch.rand(2, 3, 8, 4).repeat_interleave(4, 2).repeat_interleave(4, 3)
         f = Encoder(cfg)(img)
-        t = {"parts": PartsTau, "dense": DenseTau}[mode](cfg)(f, f, img, img)
+        t = DenseTau(cfg)(f, f, img, img)
         # On the textured cells the match is exact to half a cell (one cell = 2/16 in normalised units). Flat black
         # cells are ambiguous (any black matches), so there only the warped pixels are checked: still the same frame.
         ident_grid = motion.base_grid(16, 16)
@@ -69,7 +68,7 @@ class TestNets:
 
 
 class TestMotionMapper:
-    @pytest.mark.parametrize("net", MOTIONS, ids=["dense", "parts", "paper", "affine+copy", "flow"])
+    @pytest.mark.parametrize("net", MOTIONS, ids=["dense", "paper", "affine+copy", "flow"])
     def test_forward_step_and_transfer_shapes(self, net):
         m = MotionMapper(net=net)
         x, xn = frames()
@@ -115,7 +114,7 @@ class TestMotionMapper:
         assert grid.shape == (5 * 32, 3 * 32, 3) and grid.dtype.name == "uint8"
 
     def test_hparams_are_plain_and_rebuild(self):
-        m = MotionMapper(net=NetConfig(channels=8, parts=3), loss=LossConfig(latent=0.5))
+        m = MotionMapper(net=NetConfig(channels=8, motion="dense"), loss=LossConfig(latent=0.5))
         hp = dict(m.hparams)
         assert hp["net"]["channels"] == 8 and isinstance(hp["net"], dict)
         m2 = build_from_hparams(hp)
@@ -125,7 +124,7 @@ class TestMotionMapper:
         with pytest.raises(MotionmapError, match="net.motion: got 'optical'"):
             MotionMapper(net=NetConfig(motion="optical"))
         with pytest.raises(MotionmapError, match="unknown fields"):
-            coerce_config(NetConfig, {"motion": "parts", "bogus": 1})
+            coerce_config(NetConfig, {"motion": "dense", "bogus": 1})
         with pytest.raises(MotionmapError, match="latent_form"):
             coerce_config(LossConfig, {"latent_form": "l2"})
         with pytest.raises(MotionmapError, match="optim.lr"):
@@ -151,7 +150,7 @@ def test_lr_schedule_warms_up_holds_then_decays_to_the_floor():
 
 def test_training_run_ends_at_the_decayed_rate():
     pl.seed_everything(0)
-    m = MotionMapper(net=NetConfig(channels=8, hidden=4, parts=3),
+    m = MotionMapper(net=NetConfig(channels=8, hidden=4, motion="dense"),
                      optim=OptimConfig(lr=1e-3, warmup_steps=1, decay_from=2, decay_to=0.25))
     x, xn = frames(4)
     trainer = pl.Trainer(max_steps=6, accelerator="cpu", logger=False, enable_checkpointing=False,
@@ -166,7 +165,7 @@ def test_checkpoint_round_trip(tmp_path):
     from motionmap.retarget import Retargeter
 
     pl.seed_everything(0)
-    net = NetConfig(channels=8, hidden=4, parts=3)
+    net = NetConfig(channels=8, hidden=4, motion="dense")
     m = MotionMapper(net=net, optim=OptimConfig(warmup_steps=1))
     x, xn = frames(4)
     trainer = pl.Trainer(max_steps=2, accelerator="cpu", logger=False, enable_checkpointing=False,

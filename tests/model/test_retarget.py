@@ -13,7 +13,7 @@ from motionmap.retarget import DEFAULT_CHECKPOINT, Retargeter
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
     torch.manual_seed(0)
-    m = MotionMapper(net=NetConfig(channels=8, hidden=4, parts=3))
+    m = MotionMapper(net=NetConfig(channels=8, hidden=4, motion="dense"))
     path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
     torch.save({"state_dict": m.state_dict(), "hyper_parameters": dict(m.hparams)}, path)
     return path

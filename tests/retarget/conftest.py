@@ -32,7 +32,7 @@ def ckpt(tmp_path_factory) -> Path:
     from motionmap.model.module import MotionMapper
 
     torch.manual_seed(0)
-    m = MotionMapper(net=NetConfig(channels=8, hidden=4))
+    m = MotionMapper(net=NetConfig(channels=8, hidden=4, motion="dense"))
     with torch.no_grad():
         m.g.high[-1].weight[3].zero_()
         m.g.high[-1].bias[3] = 30.0

@@ -16,7 +16,7 @@ def tiny_model():
     from motionmap.model.module import MotionMapper
 
     torch.manual_seed(0)
-    return MotionMapper(net=NetConfig(channels=8, hidden=4, parts=3))
+    return MotionMapper(net=NetConfig(channels=8, hidden=4, motion="dense"))
 
 
 @pytest.fixture(scope="session")

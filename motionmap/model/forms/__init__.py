@@ -4,10 +4,10 @@
 |---|---|---|
 | ``"affine"`` | :class:`AffineTau` (the paper's form) | :mod:`.affine` |
 | ``"dense"`` | :class:`DenseTau` | :mod:`.dense` |
-| ``"parts"`` | :class:`PartsTau` | :mod:`.parts` |
 | ``"flow"`` | :class:`FlowTau` (the shipped model's form) | :mod:`.flow` |
 
-Every form follows :class:`~motionmap.model.forms.base.MotionForm`.
+Every form follows :class:`~motionmap.model.forms.base.MotionForm`. (A fourth form, ``"parts"``, K part affines fitted
+from the dense correlation, was removed: it had no recipe or trained model and lost to ``"dense"``, docs/RESEARCH.md.)
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from motionmap.model.forms.affine import AffineTau
 from motionmap.model.forms.base import MotionForm
 from motionmap.model.forms.dense import DenseTau
 from motionmap.model.forms.flow import FlowTau
-from motionmap.model.forms.parts import PartsTau
 
-FORMS: Dict[str, Type[nn.Module]] = {cls.name: cls for cls in (AffineTau, PartsTau, DenseTau, FlowTau)}
+FORMS: Dict[str, Type[nn.Module]] = {cls.name: cls for cls in (AffineTau, DenseTau, FlowTau)}
 
-__all__ = ["FORMS", "AffineTau", "DenseTau", "FlowTau", "MotionForm", "PartsTau", "make_tau"]
+__all__ = ["FORMS", "AffineTau", "DenseTau", "FlowTau", "MotionForm", "make_tau"]
 
 
 def make_tau(cfg: NetConfig) -> nn.Module:

@@ -25,7 +25,7 @@ class AffineTau(nn.Module):
         self.head = nn.Linear(c, 6)
         nn.init.zeros_(self.head.weight)  # start from "no motion" (first-order-model, the paper)
         with torch.no_grad():
-            self.head.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
+            self.head.bias.copy_(motion.identity_affine(1).flatten())
 
     def forward(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Motion:
         b, _, h, w = feat_src.shape

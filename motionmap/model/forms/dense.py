@@ -32,13 +32,12 @@ class DenseTau(nn.Module):
 
     def forward(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Motion:
         with torch.autocast(device_type=feat_src.device.type, enabled=False):
-            # The correlation softmax (and the parts form's 3x3 solves) need float32 (bf16 coordinates blur).
+            # The correlation softmax needs float32 (bf16 coordinates blur).
             return self._forward(feat_src.float(), feat_tgt.float(), img_src.float(), img_tgt.float())
 
-    def matches(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor,
-                confidence: bool = False) -> Matches:
+    def matches(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Matches:
         """Soft matches of every target cell into the source (``Matches.src_coords`` ``float [B,h*w,2]``), from
-        float32 features ``[B,C,h,w]`` and frames ``[B,3,H,W]``; ``confidence``: also each match's peak probability."""
+        float32 features ``[B,C,h,w]`` and frames ``[B,3,H,W]``."""
         cfg = self.cfg
         # Learned part: unit features scaled so their squared distance is in [0, 1], like the patch part's.
         describe = lambda feat: F.normalize(self.proj(feat), dim=1, eps=1e-3) * 0.5  # noqa: E731
@@ -51,8 +50,7 @@ class DenseTau(nn.Module):
             with torch.no_grad():
                 fixed = (motion.once_if_broadcast(lambda im: motion.patch_descriptor(im, CELL), img_src),
                          motion.patch_descriptor(img_tgt, CELL))
-        return motion.soft_matches(desc_src, desc_tgt, cfg.temperature, cfg.match_sigma, PAD, fixed=fixed,
-                                   confidence=confidence)
+        return motion.soft_matches(desc_src, desc_tgt, cfg.temperature, cfg.match_sigma, PAD, fixed=fixed)
 
     def _forward(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Motion:
         b, _, h, w = feat_src.shape
