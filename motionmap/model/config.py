@@ -79,7 +79,11 @@ class LossConfig:
     # motion="flow" only. warp: L1 of x warped by each pyramid level's flow against x' (the finest level weighs 1,
     # coarser ones 0.5 and 0.25): the flow learns from the photometric error itself, not only through the decoder.
     warp: float = 1.0
-    # Edge-aware smoothness of the finest flow (pixels per pixel, down-weighted across x' edges).
+    # smooth and static are *training* weights. The test-time refinement of a retarget (RefineConfig in
+    # motionmap.model.refine) has fields of the same names for the same two terms in its own objective, with its own
+    # values (smooth 0.1, static 0.002); neither config reads the other's, and only RefineConfig acts at retarget time.
+    # Edge-aware smoothness of the finest flow (pixels per pixel, down-weighted across x' edges); also of the target
+    # adaptor's flow in its cross loss.
     smooth: float = 0.02
     # Flow magnitude (pixels) on flat regions of x' (no local contrast): backgrounds and black stay put.
     static: float = 0.002

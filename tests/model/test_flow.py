@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from motionmap.model import LossConfig, NetConfig, losses, motion
-from motionmap.model.forms.flow import FlowTau, Refine
+from motionmap.model.forms.flow import FlowTau, ResidualLevel
 from motionmap.model.motion import (flow_to_grid, grid_to_flow, local_correlation, match_step, resize_flow,
                                     warp_flow)
 from motionmap.model.module import MotionMapper
@@ -121,7 +121,7 @@ class TestMatchStep:
 
 class TestRefineAndTau:
     def test_refine_starts_as_identity_and_gets_gradients(self):
-        r = Refine(feat=4, hidden=6)
+        r = ResidualLevel(feat=4, hidden=6)
         flow = torch.randn(2, 2, 8, 8, requires_grad=True)
         out = r(torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8), flow)
         torch.testing.assert_close(out, flow)  # zero-initialised residual head

@@ -28,7 +28,7 @@ from motionmap.model.motion import (Motion, flow_motion, grid_to_flow, local_cor
 from motionmap.model.nets import channels_last
 
 
-class Refine(nn.Module):
+class ResidualLevel(nn.Module):
     """One refinement level: (target feats, warped source feats, local correlation, flow) -> residual flow (pixels)."""
 
     def __init__(self, feat: int, hidden: int):
@@ -81,8 +81,8 @@ class FlowTau(nn.Module):
         self.coarse = DenseTau(cfg)
         self.feats = FlowFeatures(cfg)
         c1, c2 = max(1, cfg.flow_hidden // 2), cfg.flow_hidden
-        self.refine_half = Refine(c2, cfg.flow_hidden)
-        self.refine_full = Refine(c1, cfg.flow_hidden)
+        self.refine_half = ResidualLevel(c2, cfg.flow_hidden)
+        self.refine_full = ResidualLevel(c1, cfg.flow_hidden)
 
     def forward(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Motion:
         b, _, h, w = feat_src.shape
