@@ -37,7 +37,8 @@ class FramePair(NamedTuple):
 
     x: float [B, 3, H, W] in [0, 1]; x_next: float [B, 3, H, W] in [0, 1].
     y, y_next (``cross_pairs > 0``): the same two frames of a partner character (another character for a share
-    ``cross_pairs`` of the samples, else the character itself), same background, flip and jitter; else None.
+    ``cross_pairs`` of the samples, else the character itself), same flip and jitter, over a background of its own
+    (black when x's is; else another scene, as a target is shown apart from its source); else None.
     """
 
     x: Tensor
@@ -54,7 +55,8 @@ class RawPairBatch(NamedTuple):
     character: int64 [B] index into the dataset's characters; row: int64 [B] sheet row of both frames;
     frame: int64 [B, 2] flat frame indices into the cache's ``F`` axis; background: int64 [B] (``-1`` = plain black);
     flip: bool [B]; jitter: float32 [B, 3] (hue turns, saturation factor, brightness factor);
-    partner: int64 [B] the partner character of each sample, or None without ``cross_pairs``.
+    partner: int64 [B] the partner character of each sample, or None without ``cross_pairs``;
+    partner_background: int64 [B] its background (``-1`` = plain black), or None.
     """
 
     frames: Optional[Tensor]
@@ -65,6 +67,7 @@ class RawPairBatch(NamedTuple):
     flip: Tensor
     jitter: Tensor
     partner: Optional[Tensor] = None
+    partner_background: Optional[Tensor] = None
 
 
 class PairSampling(NamedTuple):
@@ -89,8 +92,9 @@ def sample_pairs(s: PairSampling, rng: np.random.Generator, batch_size: int) -> 
     direction), or the same frame when the row has one frame or ``max_gap == 0``. Characters with their own row
     counts (imported sets) only draw rows they have. With ``cross_pairs > 0`` each sample also gets a ``partner``:
     another character of the split with probability ``cross_pairs`` (in imported sets, only one whose row has as
-    many frames, else the character itself), else itself; these draws come after all others, so the rest of the
-    batch is the one drawn without partners.
+    many frames, else the character itself), else itself, and a ``partner_background``: black where the sample's is,
+    else a scene of its own; these draws come after all others, so the rest of the batch is the one drawn without
+    partners.
     """
     b = batch_size
     character = s.characters[rng.integers(len(s.characters), size=b)]
@@ -134,6 +138,8 @@ def sample_pairs(s: PairSampling, rng: np.random.Generator, batch_size: int) -> 
         if s.row_frames is not None:  # imported sets: only a partner whose row has as many frames plays the same
             use &= s.row_frames[other, row] == n
         extra["partner"] = np.where(use, other, character).astype(np.int64)
+        scene = rng.integers(max(1, s.n_backgrounds), size=b)
+        extra["partner_background"] = np.where(background < 0, -1, scene).astype(np.int64)
     return {
         **extra,
         "character": character.astype(np.int64),
@@ -408,9 +414,9 @@ class FramePairDataModule(pl.LightningDataModule):
             table = self._device_table("frames", device)  # (N, F, H, W, 4)
             chars, frame = gather_index(batch.character, batch.frame, batch.partner)
             frames = table[chars, frame]  # (B, 2|4, H, W, 4)
-        out = composite_pairs(
-            frames, self._device_table("backgrounds", device), batch.background, batch.flip, batch.jitter.to(device)
-        )  # (2|4, B, 3, H, W)
-        if out.shape[0] == 4:
-            return FramePair(x=out[0], x_next=out[1], y=out[2], y_next=out[3])
+        backgrounds, jitter = self._device_table("backgrounds", device), batch.jitter.to(device)
+        out = composite_pairs(frames[:, :2], backgrounds, batch.background, batch.flip, jitter)  # (2, B, 3, H, W)
+        if frames.shape[1] == 4:
+            y = composite_pairs(frames[:, 2:], backgrounds, batch.partner_background, batch.flip, jitter)
+            return FramePair(x=out[0], x_next=out[1], y=y[0], y_next=y[1])
         return FramePair(x=out[0], x_next=out[1])

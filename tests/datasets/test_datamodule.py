@@ -216,7 +216,8 @@ class TestCrossPairs:
     """Partners for the target adaptor: the same two frames played by another character of the split."""
 
     def test_partner_plays_the_same_frames(self, tiny_dataset):
-        dm = make_dm(tiny_dataset, hflip=False, color_jitter=0.0, cross_pairs=1.0, pairs_per_epoch=128)
+        dm = make_dm(tiny_dataset, hflip=False, color_jitter=0.0, cross_pairs=1.0, pairs_per_epoch=128,
+                     backgrounds="plain")
         train_chars = set(SpriteDataset(tiny_dataset).split_indices("train").tolist())
         others = 0
         for raw, pair in batches(dm.train_dataloader(), dm):
@@ -233,6 +234,20 @@ class TestCrossPairs:
             assert bool(differs[~same].all())
             others += int((partner != raw.character.numpy()).sum())
         assert others > 0
+
+    def test_partner_background_is_black_with_x_and_its_own_scene_otherwise(self, tiny_dataset):
+        dm = make_dm(tiny_dataset, cross_pairs=1.0, pairs_per_epoch=512, batch_size=128, backgrounds="mixed",
+                     hflip=False)
+        raw = list(dm.train_dataloader())
+        bg = np.concatenate([r.background.numpy() for r in raw])
+        pbg = np.concatenate([r.partner_background.numpy() for r in raw])
+        assert ((bg < 0) == (pbg < 0)).all() and (bg < 0).any() and (bg >= 0).any()
+        assert (pbg[bg >= 0] != bg[bg >= 0]).any()  # scenes drawn apart
+        pair = dm.on_after_batch_transfer(raw[0], 0)
+        transparent = raw[0].frames[:, 2, :, :, 3] == 0  # the partner's first frame, (B, H, W)
+        plain = torch.from_numpy(raw[0].partner_background.numpy() < 0)
+        y = pair.y.permute(0, 2, 3, 1)  # (B, H, W, 3)
+        assert (y[plain][transparent[plain]] == 0).all()
 
     def test_share_of_other_characters_follows_cross_pairs(self, tiny_dataset):
         dm = make_dm(tiny_dataset, cross_pairs=0.25, pairs_per_epoch=2048, batch_size=256)
