@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from motionmap.check.align import MAX_SHIFT, dilate, shift_list
+from motionmap.check.align import MAX_SHIFT, dilate, shift_frames, shift_list
 from motionmap.check.components import label_components
 from motionmap.check.grid import SheetGrid
 from motionmap.check.prior import lpc_template, natural_misplacement, natural_shifts, natural_spot, natural_swap
@@ -44,9 +44,9 @@ HOLE_MAX = 16
 RARE_MAX = 12
 FAMILY_DISTANCE = 3
 HOLE_MATCH = 0.7
-HOLE_SUPPORT = 1
-COLOUR_MATCH = 0.7
-COLOUR_SUPPORT = 1
+HOLE_EDGE_SHARE = 0.3
+COLOUR_MATCH = 0.875
+FAR_COLOUR = 48
 SHIFT_THRESHOLD = 0.5
 SHIFT_REACH = 2
 SWAP_THRESHOLD = 0.2
@@ -54,6 +54,7 @@ REPEAT_THRESHOLD = 0.15
 ORDER_REACH = 2
 ORDER_MARGIN = 0.02
 TEMPLATE_FIT = 0.5
+TEMPLATE_SHIFT_GAIN = 40.0
 
 
 @dataclass
@@ -186,29 +187,55 @@ def small_enclosed_regions(grid: SheetGrid):
             yield int(r), int(f), labels[r, f] == lab
 
 
+def outline_share(grid: SheetGrid, keys: np.ndarray) -> Dict[int, float]:
+    """For each opaque colour key of the sheet: the fraction of its pixels (over the valid cells) that lie on the
+    character's outer edge (next to transparency that reaches the frame's border). Outline colours score high, fill
+    colours near 0; the transparent key 0 scores 1."""
+    n_rows, n_cols, h, w = grid.alpha.shape
+    alpha = grid.alpha & grid.valid[:, :, None, None]
+    _, _, enclosed = _enclosed_transparency(alpha.reshape(-1, h, w))
+    outside = ~alpha & ~enclosed.reshape(alpha.shape)
+    edge = alpha & dilate(outside, 1)
+    values, totals = np.unique(keys[alpha], return_counts=True)
+    on_edge = dict(zip(*(v.tolist() for v in np.unique(keys[edge], return_counts=True))))
+    share = {int(k): on_edge.get(int(k), 0) / int(n) for k, n in zip(values, totals)}
+    share[0] = 1.0
+    return share
+
+
 def find_holes(grid: SheetGrid, keys: Optional[np.ndarray] = None, use_prior: bool = True) -> List[Flag]:
+    """``hole`` flags: small enclosed see-through regions bordered by fill colours (pixel art outlines every gap it
+    draws; a hole punched into a fill is bordered by the fill) that are opaque wherever their surroundings recur."""
     keys = grid.keys() if keys is None else keys
+    share = detached = None
     flags = []
     for r, f, comp in small_enclosed_regions(grid):
         if use_prior and natural_spot(grid, "hole", int(r), int(f), comp):
             continue
-        # Predict the hole from the rest of the sheet: where its surroundings recur exactly, is the middle
-        # opaque (then these pixels went missing here) or see-through too (a gap the artist drew)?
-        match, centre = recurrences(keys, grid, int(r), int(f), comp)
-        if not len(match) or match.max() < HOLE_MATCH:
+        if share is None:
+            share = outline_share(grid, keys)
+            n_rows, n_cols, h, w = grid.alpha.shape
+            detached = _detached_parts(grid.alpha.reshape(-1, h, w))[2].reshape(grid.alpha.shape)
+        ring = dilate(comp, 1) & ~comp
+        if detached[r, f][ring].any():  # enclosed by a stray piece, not by the character (a speck's business)
             continue
+        edge = float(np.mean([share.get(int(k), 0.0) for k in keys[r, f][ring]]))
+        if edge > HOLE_EDGE_SHARE:  # outlined: a gap the artist drew
+            continue
+        # Predict the hole from the rest of the sheet: where its surroundings recur exactly, is the middle
+        # see-through too (a gap the artist drew)?
+        match, centre = recurrences(keys, grid, int(r), int(f), comp)
         good = match >= HOLE_MATCH
         if (centre[good] == 0).any():
             continue
         support = int(len(np.unique(np.flatnonzero(good) // (2 * RECUR_RADIUS + 1) ** 2)))
-        if support < HOLE_SUPPORT:
-            continue
-        cover = float(match.max())
         ys, xs = np.nonzero(comp)
         n = int(comp.sum())
-        flags.append(Flag(int(r), int(f), "hole", _score(cover - HOLE_MATCH + 0.05, 0.05),
+        where = (f"opaque where its surroundings recur in {support} other frames" if support else
+                 "its surroundings do not recur elsewhere in the sheet")
+        flags.append(Flag(int(r), int(f), "hole", _score(HOLE_EDGE_SHARE - edge + 0.05, 0.05),
                           f"{n} transparent px enclosed by the character at ({int(xs.mean())},{int(ys.mean())}), "
-                          f"opaque where its surroundings recur in {support} other frames",
+                          f"bordered by fill, not outline; {where}",
                           pixels=list(zip(ys.tolist(), xs.tolist()))))
     return flags
 
@@ -270,12 +297,21 @@ def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None,
             continue
         # Predict the spot from the rest of the sheet: where its surroundings recur exactly, it is drawn in the
         # sheet's usual colours, so these pixels were recoloured here.
+        # Predict the spot from the rest of the sheet: where its surroundings recur exactly, it is drawn in the
+        # sheet's usual colours, so these pixels were recoloured here. A colour far from every frequent colour of
+        # the sheet, enclosed by the character, needs no prediction.
         match, centre = recurrences(keys, grid, r, f, mask)
-        if not len(match):
-            continue
         good = (match >= COLOUR_MATCH) & (centre != 0).all(axis=1)
         support = int(len(np.unique(np.flatnonzero(good) // (2 * RECUR_RADIUS + 1) ** 2)))
-        if support < COLOUR_SUPPORT:
+        far = 0
+        if frequent.any():
+            far = int(np.abs(palette[vs][:, None, :] - palette[frequent][None, :, :]).max(axis=2).min())
+        enclosed = bool(grid.alpha[r, f][dilate(mask, 1)].all())
+        if support >= 1:
+            evidence = float(match[good].max()) - COLOUR_MATCH + 0.05
+        elif far >= FAR_COLOUR and enclosed:
+            evidence = (far - FAR_COLOUR) / 256 + 0.05
+        else:
             continue
         ys, xs = np.nonzero(mask)
         near = dist_to_frequent = None
@@ -287,7 +323,7 @@ def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None,
         what = (f"a near miss of #{near[0]:02x}{near[1]:02x}{near[2]:02x} (off by {dist_to_frequent})"
                 if near is not None and dist_to_frequent <= 32 else "not used anywhere else in the sheet")
         c = palette[vs[0]]
-        flags.append(Flag(r, f, "colour", _score(float(match[good].max()) - COLOUR_MATCH + 0.05, 0.05),
+        flags.append(Flag(r, f, "colour", _score(evidence, 0.05),
                           f"{len(ys)} px in #{c[0]:02x}{c[1]:02x}{c[2]:02x}" + (f" (+{len(vs) - 1} more colours)"
                                                                                  if len(vs) > 1 else "")
                           + f", {what}", pixels=list(zip(ys.tolist(), xs.tolist()))))
@@ -332,12 +368,14 @@ def _references(grid: SheetGrid, r: int, f: int, reach: int = 1) -> List[Tuple[i
     return refs
 
 
-def shift_evidence(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+def shift_evidence(grid: SheetGrid, keys: Optional[np.ndarray] = None,
+                   full_gain: float = 30.0) -> Tuple[np.ndarray, np.ndarray]:
     """Per cell: ``(evidence float [R,C] in [0,1], best shift int [R,C,2] as (dy,dx))``.
 
     The best shift moves the frame onto its references; evidence is high when that move gains many exact pixel
     matches and loses almost none (a rigid displacement of the whole frame), 0 when staying in place is best.
-    The offset that undoes the frame's displacement is ``best``; the frame was displaced by ``-best``.
+    The offset that undoes the frame's displacement is ``best``; the frame was displaced by ``-best``. Evidence
+    is scaled down while the net gain is under ``full_gain`` px (few matched pixels are no proof).
     """
     keys = grid.keys() if keys is None else keys
     n_rows, n_cols = grid.valid.shape
@@ -358,14 +396,15 @@ def shift_evidence(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> Tuple[
     k = net.argmax(axis=1)
     rows = np.arange(len(k))
     g, l = G[rows, k], L[rows, k]
-    ev = np.where(k == _ZERO, 0.0, (g - l) / (g + l + 1.0) * np.minimum(1.0, (g - l) / 30.0))
+    ev = np.where(k == _ZERO, 0.0, (g - l) / (g + l + 1.0) * np.minimum(1.0, (g - l) / full_gain))
     evidence = np.clip(ev, 0, 1).reshape(n_rows, n_cols)
     best = np.array(_SHIFTS)[k].reshape(n_rows, n_cols, 2)
     return evidence, best
 
 
-def find_shifts(grid: SheetGrid, keys: Optional[np.ndarray] = None, layer: Optional[str] = None) -> List[Flag]:
-    evidence, best = shift_evidence(grid, keys)
+def find_shifts(grid: SheetGrid, keys: Optional[np.ndarray] = None, layer: Optional[str] = None,
+                full_gain: float = 30.0) -> List[Flag]:
+    evidence, best = shift_evidence(grid, keys, full_gain)
     group_of = {r: g for g in grid.facing_groups() for r in g}
     flags = []
     for r, f in zip(*np.nonzero(evidence > SHIFT_THRESHOLD)):
@@ -440,15 +479,16 @@ def order_evidence(grid: SheetGrid, keys: np.ndarray) -> Tuple[np.ndarray, np.nd
     return repeat, swap
 
 
-def template_misplacement(grid: SheetGrid, template: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def template_misplacement(grid: SheetGrid, template: np.ndarray,
+                          alpha: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
     """How much more each frame looks like another frame of its row than like its own, by silhouette against the
     LPC template (``float [R,C,h,w]``, see :func:`motionmap.check.prior.lpc_template`).
 
     Returns ``(misplacement float [R,C], fit float [R,C])``: misplacement = max over the other frames j within
     :data:`ORDER_REACH` of IoU(frame, template j) - IoU(frame, template of its own cell) (> 0: misplaced); fit = the
-    soft IoU with its own cell's template."""
+    soft IoU with its own cell's template. ``alpha``: ``bool [R,C,h,w]`` to use instead of the grid's own."""
     n_rows, n_cols = grid.valid.shape
-    alpha = grid.alpha.astype(np.float32)
+    alpha = (grid.alpha if alpha is None else alpha).astype(np.float32)
     mis = np.zeros((n_rows, n_cols))
     fit = np.zeros((n_rows, n_cols))
     for r in range(n_rows):
@@ -467,7 +507,62 @@ def template_misplacement(grid: SheetGrid, template: np.ndarray) -> Tuple[np.nda
     return mis, fit
 
 
-def find_order(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> List[Flag]:
+def character_template(grid: SheetGrid) -> Optional[np.ndarray]:
+    """The LPC silhouette template (``float [R,C,h,w]``) when ``grid`` is a whole character in the LPC layout (its
+    frames fit their template cells, median soft IoU at least :data:`TEMPLATE_FIT`); None for other layouts, single
+    layers and when the template is not shipped."""
+    template = lpc_template() if grid.layout == LPC_LAYOUT else None
+    if template is None or not grid.valid.any():
+        return None
+    _, fit = template_misplacement(grid, template)
+    return template if np.median(fit[grid.valid]) >= TEMPLATE_FIT else None
+
+
+def template_shift(grid: SheetGrid, template: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """How far each frame of a character sits from its own cell of the LPC template.
+
+    Scores each move ``s`` of ``shift_list()`` by the agreement of the moved silhouette with the template,
+    ``sum(alpha(p - s) * (2 T(p) - 1))`` (opaque where most characters are opaque: +, elsewhere: -). Returns ``(gain
+    float [R,C], best int [R,C,2])``: the best score minus the score in place (0 when in place is best), and the
+    ``(dy, dx)`` that puts the frame back on its template. A frame that fits a neighbouring frame's cell (within
+    :data:`ORDER_REACH`) in place at least as well has gain 0: it is misplaced, not moved."""
+    weight = 2.0 * template - 1.0
+    alpha = grid.alpha.astype(np.float32)
+    scores = np.stack([(shift_frames(alpha, dy, dx) * weight).sum(axis=(2, 3)) for dy, dx in _SHIFTS], axis=-1)
+    k = scores.argmax(axis=-1)
+    best_score = scores.max(axis=-1)
+    # A frame that fits another frame's cell of its row in place as well as its own moved is misplaced, not moved:
+    # no shift gain (the order check judges it).
+    n_cols = grid.valid.shape[1]
+    for d in range(-ORDER_REACH, ORDER_REACH + 1):
+        if d == 0:
+            continue
+        other = np.full(best_score.shape, -np.inf, np.float32)
+        lo, hi = max(0, -d), min(n_cols, n_cols - d)
+        other[:, lo:hi] = (alpha[:, lo:hi] * weight[:, lo + d : hi + d]).sum(axis=(2, 3))
+        other[:, lo:hi] = np.where(grid.valid[:, lo + d : hi + d], other[:, lo:hi], -np.inf)
+        best_score = np.where(other >= best_score, scores[..., _ZERO], best_score)
+    gain = np.where(grid.valid, best_score - scores[..., _ZERO], 0.0)
+    return gain, np.array(_SHIFTS)[k]
+
+
+def find_character_shifts(grid: SheetGrid, template: np.ndarray) -> List[Flag]:
+    """``shift`` flags of a whole LPC character: frames whose silhouette fits its template cell clearly better moved
+    by 1-3 px (:func:`template_shift` gain over :data:`TEMPLATE_SHIFT_GAIN`)."""
+    gain, best = template_shift(grid, template)
+    flags = []
+    for r, f in zip(*np.nonzero(gain > TEMPLATE_SHIFT_GAIN)):
+        dy, dx = (int(v) for v in best[r, f])
+        flags.append(Flag(int(r), int(f), "shift", _score(gain[r, f], TEMPLATE_SHIFT_GAIN),
+                          f"the frame sits {_offset(-dy, -dx)} from where the animation puts it; moved back it fits "
+                          "this frame of the LPC body", move=(dy, dx)))
+    return flags
+
+
+def find_order(grid: SheetGrid, keys: Optional[np.ndarray] = None, template: Optional[np.ndarray] = None,
+               moved: Sequence[Flag] = ()) -> List[Flag]:
+    """``order`` flags. ``template``: :func:`character_template` of the grid (None: judge by the row alone);
+    ``moved``: ``shift`` flags whose frames are judged moved back (a shifted frame is not a misplaced one)."""
     keys = grid.keys() if keys is None else keys
     repeat, swap = order_evidence(grid, keys)
     group_of = {r: g for g in grid.facing_groups() for r in g}
@@ -478,19 +573,20 @@ def find_order(grid: SheetGrid, keys: Optional[np.ndarray] = None) -> List[Flag]
             continue
         flags.append(Flag(r, f, "order", _score(repeat[r, f], REPEAT_THRESHOLD),
                           f"repeats frame {f - 1} where the animation moves on"))
-    template = lpc_template() if grid.layout == LPC_LAYOUT else None
     if template is not None:
-        mis, fit = template_misplacement(grid, template)
-        if np.median(fit[grid.valid]) >= TEMPLATE_FIT:
-            # A character in the LPC layout: its frames must look like their own cell of the template.
-            for r, f in zip(*np.nonzero(mis > 0)):
-                r, f = int(r), int(f)
-                margin = mis[r, f] - natural_misplacement(grid, r, f)
-                if margin <= ORDER_MARGIN or any(fl.row == r and fl.frame == f for fl in flags):
-                    continue
-                flags.append(Flag(r, f, "order", _score(margin, ORDER_MARGIN),
-                                  "looks like another frame of this animation: frames swapped or repeated"))
-            return flags
+        # A character in the LPC layout: its frames must look like their own cell of the template.
+        alpha = grid.alpha.copy()
+        for fl in moved:
+            alpha[fl.row, fl.frame] = shift_frames(alpha[fl.row, fl.frame], *fl.move)
+        mis, _ = template_misplacement(grid, template, alpha)
+        for r, f in zip(*np.nonzero(mis > 0)):
+            r, f = int(r), int(f)
+            margin = mis[r, f] - natural_misplacement(grid, r, f)
+            if margin <= ORDER_MARGIN or any(fl.row == r and fl.frame == f for fl in flags):
+                continue
+            flags.append(Flag(r, f, "order", _score(margin, ORDER_MARGIN),
+                              "looks like another frame of this animation: frames swapped or repeated"))
+        return flags
     for r, f in zip(*np.nonzero(swap > SWAP_THRESHOLD)):
         r, f = int(r), int(f)
         others = [swap[q, f] for q in group_of[r] if q != r]
@@ -520,11 +616,17 @@ def check_grid(grid: SheetGrid, kinds: Sequence[str] = KINDS) -> List[Flag]:
             for y, x in fl.pixels:
                 exclude[fl.row, fl.frame, y, x] = True
         flags += find_colours(grid, exclude, keys)
-    order = find_order(grid, keys) if "order" in kinds else []
+    template = character_template(grid) if {"order", "shift"} & set(kinds) else None
+    shifts: List[Flag] = []
+    if "shift" in kinds or template is not None:
+        shifts = find_character_shifts(grid, template) if template is not None else find_shifts(grid, keys)
+    order = find_order(grid, keys, template, moved=shifts) if "order" in kinds else []
     flags += order
     if "shift" in kinds:
-        # Frames in the wrong order also look displaced against their neighbours: the order flag explains them.
-        near_order = {(fl.row, fl.frame + d) for fl in order for d in (-1, 0, 1)}
-        flags += [fl for fl in find_shifts(grid, keys) if (fl.row, fl.frame) not in near_order]
+        # Frames in the wrong order also look displaced: where an order flag stands, it explains the frame (and,
+        # judged by the row alone, its neighbours too).
+        reach = (0,) if template is not None else (-1, 0, 1)
+        near_order = {(fl.row, fl.frame + d) for fl in order for d in reach}
+        flags += [fl for fl in shifts if (fl.row, fl.frame) not in near_order]
     flags.sort(key=lambda fl: (fl.row, fl.frame, KINDS.index(fl.kind), fl.layer or ""))
     return flags

@@ -116,8 +116,9 @@ def natural_misplacement(grid: SheetGrid, r: int, f: int) -> float:
 
 
 def natural_spot(grid: SheetGrid, kind: str, r: int, f: int, pixels: np.ndarray) -> bool:
-    """True when clean LPC sheets show a ``kind`` ("hole" or "colour") outlier at ``pixels`` (colours: or 1 px off)
-    (``bool [h,w]``) of cell ``(r, f)``: a drawn gap or a one-frame colour of the LPC art itself."""
+    """True when clean LPC sheets show a ``kind`` ("hole" or "colour") outlier at ``pixels`` (``bool [h,w]``) of cell
+    ``(r, f)``: a drawn gap (at least half of the region) or a one-frame colour (any pixel, or 1 px off) of the LPC
+    art itself."""
     if grid.layout != LPC_LAYOUT:
         return False
     known = lpc_prior().get("spots", {}).get(kind, {}).get(f"{r},{f}")
@@ -126,7 +127,9 @@ def natural_spot(grid: SheetGrid, kind: str, r: int, f: int, pixels: np.ndarray)
     ys, xs = np.nonzero(pixels)
     k = np.array(known)
     reach = 1 if kind == "colour" else 0
-    return bool((np.maximum(np.abs(k[:, None, 0] - ys[None]), np.abs(k[:, None, 1] - xs[None])) <= reach).any())
+    near = (np.maximum(np.abs(k[:, None, 0] - ys[None]), np.abs(k[:, None, 1] - xs[None])) <= reach).any(axis=0)
+    # A colour spot touching a known one is the art's; a hole is when at least half of it is a known gap.
+    return bool(near.any()) if kind == "colour" else bool(near.mean() >= 0.5)
 
 
 def natural_shifts(grid: SheetGrid, r: int, f: int) -> List[Tuple[int, int]]:

@@ -2,8 +2,9 @@
 
     motionmap data synth --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
     motionmap data lpc --layers DIR [--layers DIR2] --out DIR [--characters 64] [--seed 0] [--preview FILE.gif]
-                       [--check]
+                       [--check | --drop-flagged]
     motionmap data import INPUT... --out DIR [--frame-size WxH] [--rows NAMES|FILE] [--seed 0] [--preview FILE.gif]
+                          [--check | --drop-flagged]
     motionmap data preview --data DIR --out FILE.gif [--overwrite]
 
 The format is documented in ``data/README.md``.
@@ -45,8 +46,7 @@ def add_parser(subparsers) -> None:
         help="LPC layer folder (body/ bottomwear/ topwear/ hair/ ...) or Universal LPC tree (body/male, hair/female, "
              "...); repeat to mix libraries, the characters are shared out evenly",
     )
-    lpc.add_argument("--check", action="store_true",
-                     help="run the sheet doctor (motionmap check) on every composed character; report flagged frames")
+    _add_check_options(lpc)
     _add_build_options(lpc)
 
     imp = sub.add_parser(
@@ -63,6 +63,7 @@ def add_parser(subparsers) -> None:
                           "text file with one per line or a JSON list; a _up/_left/_down/_right suffix is the facing")
     imp.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the split and backgrounds (default 0)")
     imp.add_argument("--preview", metavar="FILE.gif", help="also write a preview GIF of the dataset")
+    _add_check_options(imp)
     imp.set_defaults(func=run)
 
     preview = sub.add_parser("preview", help="write a GIF of a dataset's characters animating over backgrounds")
@@ -70,6 +71,16 @@ def add_parser(subparsers) -> None:
     preview.add_argument("--out", required=True, metavar="FILE.gif", help="GIF to write")
     preview.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     preview.set_defaults(func=run)
+
+
+def _add_check_options(p: argparse.ArgumentParser) -> None:
+    """--check / --drop-flagged: the sheet doctor (``motionmap check``) on every character before it is written."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--check", action="store_true",
+                       help="run the sheet doctor (motionmap check) on every character; report flagged frames")
+    group.add_argument("--drop-flagged", action="store_true",
+                       help="run the sheet doctor on every character and drop the frames it flags before training "
+                            "(the row's later frames move up; the manifest records each character's own row lengths)")
 
 
 def _add_build_options(p: argparse.ArgumentParser) -> None:
@@ -104,6 +115,11 @@ def run(args) -> int:
         _check_preview_target(args.preview)
         if Path(args.preview).resolve().is_relative_to(Path(args.out).resolve()):
             raise MotionmapError(f"{args.preview}: the preview must not go inside the dataset folder {args.out}")
+    screen = None
+    if getattr(args, "check", False) or getattr(args, "drop_flagged", False):
+        from motionmap.check.screen import FrameScreen
+
+        screen = FrameScreen(drop=args.drop_flagged)
     if args.data_command == "import":
         from motionmap.datasets.build import build_import_dataset
         from motionmap.datasets.importer import parse_row_map
@@ -111,7 +127,8 @@ def run(args) -> int:
         rows = parse_row_map(args.rows) if args.rows is not None else None
         if args.rows is not None and args.frame_size is None:
             raise MotionmapError("--rows names the rows of a grid sheet: give its --frame-size WxH too")
-        out = build_import_dataset(args.inputs, args.out, frame_size=args.frame_size, rows=rows, seed=args.seed)
+        out = build_import_dataset(args.inputs, args.out, frame_size=args.frame_size, rows=rows, seed=args.seed,
+                                   screen=screen)
     elif args.data_command == "synth":
         out = build_synth_dataset(args.out, characters=args.characters, seed=args.seed)
     else:
@@ -119,21 +136,15 @@ def run(args) -> int:
         for folder in layers:
             if not folder.is_dir():
                 raise MotionmapError(f"{folder}: no such folder; give --layers the folder holding body/, hair/, ...")
-        out = build_lpc_dataset(layers, args.out, characters=args.characters, seed=args.seed)
+        out = build_lpc_dataset(layers, args.out, characters=args.characters, seed=args.seed, screen=screen)
     s = dataset_summary(out)
     print(f"wrote {args.data_command} dataset {out}: {s.n_train} train + {s.n_val} val characters, "
           f"{s.n_rows} animation rows, {s.n_frames} frames of {s.frame_size[0]}x{s.frame_size[1]} "
           "(manifest.json, characters/, backgrounds.png, frames.npy)")
     if args.preview:
         print(f"wrote preview {write_preview(out, args.preview)}")
-    if getattr(args, "check", False):
-        from motionmap.check.sheets import check_file
-        from motionmap.check.report import table
+    if screen is not None:
+        from motionmap.datasets.format import character_id
 
-        reports = [check_file(p) for p in sorted((Path(out) / "characters").glob("*.png"))]
-        flagged = [r for r in reports if r.flags]
-        if flagged:
-            print(table(flagged))
-        print(f"checked {len(reports)} characters: {sum(len(r.flags) for r in reports)} flagged frames in "
-              f"{len(flagged)} of them (see `motionmap check`)")
+        print(screen.summary([character_id(i) for i in range(len(screen.flags))]))
     return 0

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
 from motionmap.backgrounds import background_pool
+from motionmap.check.screen import drop_cells
 from motionmap.errors import MotionmapError
 from motionmap.layout import LPC_LAYOUT, RowSpec, SheetLayout
 from motionmap.datasets.cache import sheet_frames, write_frame_cache
@@ -77,6 +78,7 @@ def write_dataset(
     progress: bool = True,
     row_frames: Optional[Sequence[Sequence[int]]] = None,
     durations_ms: Optional[Sequence[Sequence[Sequence[int]]]] = None,
+    screen: Optional[Callable[..., Set[Tuple[int, int]]]] = None,
 ) -> Path:
     """Write a complete dataset to ``out`` atomically.
 
@@ -85,6 +87,9 @@ def write_dataset(
     backgrounds: uint8 [N, h, w, 3], frame-sized backgrounds, stored as the strip ``backgrounds.png``.
     row_frames, durations_ms: per character, its own frame count per layout row and the frames' durations (format
     version 2, for characters with different animation sets); ``None``: every character fills every row.
+    screen: ``screen(i, sheet, layout, row_frames) -> {(row, frame), ...}``, called on each rendered sheet before it
+    is written (:class:`motionmap.check.screen.FrameScreen`, the sheet doctor); the cells it returns are dropped
+    (:func:`motionmap.check.screen.drop_cells`) and the character gets its own frame counts (version 2).
     """
     out = check_output_dir(out)
     was_empty_folder = out.exists()
@@ -96,15 +101,17 @@ def write_dataset(
                          f"got {bgs.dtype} {tuple(bgs.shape)}")
     n = len(recipes)
     splits = assign_splits(n, seed)
-    entries = tuple(
-        CharacterEntry(
-            id=character_id(i), sheet=f"characters/{character_id(i)}.png", split=splits[i], recipe=recipes[i],
-            row_frames=tuple(int(k) for k in row_frames[i]) if row_frames is not None else None,
-            durations_ms=tuple(tuple(int(d) for d in r) for r in durations_ms[i]) if durations_ms is not None else None,
-        )
-        for i in range(n)
-    )
-    manifest = Manifest(source=source, seed=int(seed), layout=layout, characters=entries, backgrounds=BACKGROUNDS)
+    counts: List[Optional[Tuple[int, ...]]] = [
+        tuple(int(k) for k in row_frames[i]) if row_frames is not None else None for i in range(n)]
+    durations: List[Optional[Tuple[Tuple[int, ...], ...]]] = [
+        tuple(tuple(int(d) for d in r) for r in durations_ms[i]) if durations_ms is not None else None
+        for i in range(n)]
+    recipes = [dict(r) for r in recipes]
+
+    def entry(i: int) -> CharacterEntry:
+        return CharacterEntry(id=character_id(i), sheet=f"characters/{character_id(i)}.png", split=splits[i],
+                              recipe=recipes[i], row_frames=counts[i], durations_ms=durations[i])
+
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -117,7 +124,14 @@ def write_dataset(
 
             def frames_of(i: int) -> np.ndarray:
                 sheet = render(i)
-                write_png(tmp / entries[i].sheet, sheet)
+                drop = screen(i, sheet, layout, counts[i]) if screen is not None else set()
+                if drop:
+                    sheet, kept = drop_cells(sheet, layout, drop, counts[i])
+                    counts[i] = tuple(len(k) for k in kept)
+                    if durations[i] is not None:
+                        durations[i] = tuple(tuple(d[j] for j in k) for d, k in zip(durations[i], kept))
+                    recipes[i]["dropped_frames"] = sorted([r, f] for r, f in drop)
+                write_png(tmp / entry(i).sheet, sheet)
                 if bar is not None:
                     bar.update(1)
                 return sheet_frames(sheet, layout, name=f"{source} character {i}")
@@ -125,6 +139,8 @@ def write_dataset(
             write_frame_cache(tmp / FRAMES, n, layout, frames_of)
             strip = bgs.transpose(1, 0, 2, 3).reshape(layout.frame_height, -1, 3)  # (h, N*w, 3)
             write_png(tmp / BACKGROUNDS, np.ascontiguousarray(strip))
+            manifest = Manifest(source=source, seed=int(seed), layout=layout,
+                                characters=tuple(entry(i) for i in range(n)), backgrounds=BACKGROUNDS)
             (tmp / MANIFEST).write_text(manifest.dumps(), encoding="utf-8")
     except BaseException:
         if was_empty_folder and not out.exists():
@@ -170,6 +186,7 @@ def build_lpc_dataset(
     characters: int = 64,
     seed: int = 0,
     progress: bool = True,
+    screen: Optional[Callable[..., Set[Tuple[int, int]]]] = None,
 ) -> Path:
     """Compose ``characters`` LPC characters from one or more layer libraries into a dataset at ``out``.
 
@@ -177,7 +194,7 @@ def build_lpc_dataset(
     (``motionmap.ulpc``, detected by its ``body/male`` or ``body/female`` folder). With several libraries the
     characters are shared out evenly between them. Recipes exclude the benchmark's held-out looks
     (``motionmap.lpc.HELD_OUT_LAYERS``, ``motionmap.ulpc.HELD_OUT``), so they never occur in a training set.
-    Returns ``out``.
+    ``screen``: see :func:`write_dataset` (the sheet doctor, ``--check``/``--drop-flagged``). Returns ``out``.
     """
     n = _check_count(characters)
     check_output_dir(out)
@@ -209,6 +226,7 @@ def build_lpc_dataset(
         lambda i: renderers[i](),
         dataset_backgrounds(seed, LPC_LAYOUT),
         progress=progress,
+        screen=screen,
     )
 
 
@@ -219,13 +237,14 @@ def build_import_dataset(
     rows: Optional[Sequence[str]] = None,
     seed: int = 0,
     progress: bool = True,
+    screen: Optional[Callable[..., Set[Tuple[int, int]]]] = None,
 ) -> Path:
     """Import a user's sprites, one character per input (:mod:`motionmap.datasets.importer`), into a dataset at ``out``.
 
     The layout is the union of every character's animations (rows in order of first appearance, each as long as its
     longest take); each character's sheet fills the rows it has, and the manifest (version 2) records its own frame
     count per row (0 where it lacks the animation) and the frames' durations. All inputs need one frame size within
-    8..256 px (a clear error otherwise). Returns ``out``.
+    8..256 px (a clear error otherwise). ``screen``: see :func:`write_dataset`. Returns ``out``.
     """
     check_output_dir(out)
     if len(inputs) < 2:
@@ -251,7 +270,7 @@ def build_import_dataset(
         return assemble_sheet([tables[i][k].frames if k in tables[i] else blank for k in keys], layout)
 
     return write_dataset(out, "import", seed, layout, recipes, render, dataset_backgrounds(seed, layout),
-                         progress=progress, row_frames=counts, durations_ms=durations)
+                         progress=progress, row_frames=counts, durations_ms=durations, screen=screen)
 
 
 class DatasetSummary(NamedTuple):

@@ -164,3 +164,60 @@ def test_data_lpc_check_reports(capsys, tmp_path, lpc_root):
                  "--check"]) == 0
     out = capsys.readouterr().out
     assert "checked 2 characters:" in out
+
+
+# --- screening a dataset while it is built (data import|lpc --check / --drop-flagged) -------------------------------
+
+
+def test_drop_cells_moves_the_rest_of_the_row_up(synth_sheet):
+    from motionmap.check.screen import drop_cells
+
+    layout = SYNTH_LAYOUT
+    out, kept = drop_cells(synth_sheet, layout, {(1, 3), (2, 0)})
+    n = layout.rows[1].frames
+    assert kept[1] == [f for f in range(n) if f != 3] and kept[2][0] == 1 and kept[0] == list(range(n))
+    before, after = sheet_grid(synth_sheet, layout).cells, sheet_grid(out, layout).cells
+    assert np.array_equal(after[1, 3], before[1, 4]) and np.array_equal(after[1, 2], before[1, 2])
+    assert not after[1, n - 1].any()  # the freed cell at the row's end is transparent
+    assert np.array_equal(after[0], before[0]) and np.array_equal(after[2, 0], before[2, 1])
+
+
+@pytest.mark.parametrize("mode", ["--check", "--drop-flagged"])
+def test_data_import_reports_or_drops_flagged_frames(small_sheets, tmp_path, capsys, mode):
+    from motionmap.datasets.dataset import SpriteDataset
+
+    clean, bad = small_sheets
+    out = tmp_path / "d"
+    assert main(["data", "import", str(bad), str(clean), "--frame-size", "64x64", "--out", str(out), mode]) == 0
+    printed = capsys.readouterr().out
+    assert "c0000: row 1 frame 3 speck" in printed and "checked 2 characters: 1 flags in 1 of them" in printed
+    ds = SpriteDataset(out)
+    counts = ds.row_frames()
+    frames = ds.frames()
+    original = sheet_grid(read_sheet(bad), ds.layout).cells
+    row1 = int(ds.row_offsets[1])
+    if mode == "--check":
+        assert "kept them" in printed and counts[0, 1] == counts[1, 1] == 8
+        assert "dropped_frames" not in ds.characters[0].recipe
+        assert np.array_equal(frames[0, row1 + 3], original[1, 3])
+    else:
+        assert "dropped 1 flagged frames" in printed
+        assert counts[0].tolist() == [8, 7, 8, 8] and counts[1].tolist() == [8, 8, 8, 8]
+        assert ds.characters[0].recipe["dropped_frames"] == [[1, 3]]
+        assert np.array_equal(frames[0, row1 + 3], original[1, 4])  # the speck frame is gone, frame 4 moved up
+        assert not frames[0, row1 + 7].any()
+
+
+def read_sheet(path):
+    from motionmap.io.images import read_image
+
+    return read_image(path)
+
+
+def test_check_and_drop_flagged_exclude_each_other(small_sheets, tmp_path, capsys):
+    clean, bad = small_sheets
+    with pytest.raises(SystemExit) as e:
+        main(["data", "import", str(bad), str(clean), "--frame-size", "64x64", "--out", str(tmp_path / "d"),
+              "--check", "--drop-flagged"])
+    assert e.value.code == 2
+    assert not (tmp_path / "d").exists()
