@@ -1,11 +1,9 @@
 """Run the sheet doctor over every sheet of a Universal LPC tree, each layer as worn: over a plain body of its type.
 
 A single layer sheet (a hair style, a shirt) is not a character, and the checks that assume one (a whole silhouette
-for shifts and order, one body for specks) are noisy on it. So specks, shifts and order are checked as worn:
-composed over the light body of its body type (``female`` in its path, else ``male``), keeping only the flags the
-body alone does not have; its frames are also checked for moving away from the body
-(:func:`motionmap.check.sheets.layer_shifts`). Holes and odd colours belong to the layer (worn, a hole shows skin):
-they are checked on the layer alone. Body sheets are checked as they are.
+for shifts and order, one body for specks) are noisy on it. So each layer is checked as worn over the light body of
+its body type (``female`` in its path, else ``male``): :func:`motionmap.check.sheets.check_worn`. Body sheets are
+checked as they are.
 
     python benchmarks/check_ulpc_tree.py --ulpc ULPC_TREE --json ulpc_findings.json [--jobs 2]
 
@@ -23,11 +21,11 @@ from multiprocessing import Pool
 from pathlib import Path
 from typing import List
 
-from motionmap.check.detect import KINDS, check_grid
-from motionmap.check.grid import sheet_grid
-from motionmap.check.sheets import check_sheet_array, layer_shifts
+from motionmap.check.detect import KINDS
+from motionmap.check.sheets import check_sheet_array, check_worn
 from motionmap.layout import LPC_LAYOUT
-from motionmap.lpc import compose_layers, load_layer_sheet
+from motionmap.lpc import load_layer_sheet
+
 
 def body_of(rel: str) -> str:
     """The body sheet a layer sheet is worn over: ``body/<type>/light.png``."""
@@ -37,25 +35,16 @@ def body_of(rel: str) -> str:
 
 @lru_cache(maxsize=4)
 def _body(path: Path):
-    """A body sheet and the cells its own check flags (``{(row, frame, kind)}``)."""
-    body = load_layer_sheet(path)
-    return body, {(fl.row, fl.frame, fl.kind) for fl in check_sheet_array(body, LPC_LAYOUT)}
+    return load_layer_sheet(path)
 
 
 def check_one(args) -> List[dict]:
     root, rel = args
     sheet = load_layer_sheet(root / rel)
-    is_body = rel.startswith("body/") and "/eyes/" not in rel
-    if is_body:
+    if rel.startswith("body/") and "/eyes/" not in rel:
         flags = check_sheet_array(sheet, LPC_LAYOUT)
     else:
-        # Holes and odd colours are the layer's own (over the body a hole shows skin): checked on the layer alone.
-        flags = check_grid(sheet_grid(sheet, LPC_LAYOUT), kinds=("hole", "colour"))
-        body, alone = _body(root / body_of(rel))
-        flags += [fl for fl in check_grid(sheet_grid(compose_layers([body, sheet]), LPC_LAYOUT),
-                                          kinds=("speck", "shift", "order"))
-                  if (fl.row, fl.frame, fl.kind) not in alone]
-        flags += layer_shifts(sheet_grid(body, LPC_LAYOUT), sheet_grid(sheet, LPC_LAYOUT), Path(rel).stem)
+        flags = check_worn(sheet, _body(root / body_of(rel)), Path(rel).stem)
     out = []
     for fl in flags:
         spec = LPC_LAYOUT.rows[fl.row]

@@ -59,6 +59,26 @@ def check_layers(layers: Mapping[str, np.ndarray], layout: SheetLayout = LPC_LAY
     return flags
 
 
+def check_worn(layer: np.ndarray, body: np.ndarray, name: str = "layer",
+               layout: SheetLayout = LPC_LAYOUT) -> List[Flag]:
+    """Check one layer sheet (``uint8 [H,W,4]``) as worn over ``body`` (a body sheet of the same layout).
+
+    A single layer is no character, and the checks that assume one (specks, shifts, order) are noisy on it; they
+    run on the layer composed over the body, keeping the flags the body alone does not have. Holes and odd colours
+    are the layer's own (worn, a hole shows skin): they run on the layer alone. Then :func:`layer_shifts`.
+    """
+    body_grid = sheet_grid(body, layout)
+    layer_grid = sheet_grid(layer, layout)
+    own = {(fl.row, fl.frame, fl.kind) for fl in check_grid(body_grid)}
+    flags = check_grid(layer_grid, kinds=("hole", "colour"))
+    flags += [fl for fl in check_grid(sheet_grid(compose_layers([body, layer]), layout),
+                                      kinds=("speck", "shift", "order"))
+              if (fl.row, fl.frame, fl.kind) not in own]
+    flags += layer_shifts(body_grid, layer_grid, name)
+    flags.sort(key=lambda fl: (fl.row, fl.frame, fl.layer or ""))
+    return flags
+
+
 def layer_shifts(body: SheetGrid, layer: SheetGrid, name: str) -> List[Flag]:
     """``shift`` flags of one layer against the body it is drawn on.
 
