@@ -221,3 +221,21 @@ def test_check_and_drop_flagged_exclude_each_other(small_sheets, tmp_path, capsy
               "--check", "--drop-flagged"])
     assert e.value.code == 2
     assert not (tmp_path / "d").exists()
+
+
+def test_check_worn_finds_a_hole_the_body_covers(synth_sheet):
+    """A layer's hole shows the body's skin once worn; check_worn still flags it (holes are checked on the layer)."""
+    from motionmap.check.sheets import check_sheet_array, check_worn
+    from motionmap.layout import LPC_LAYOUT
+    from motionmap.lpc import compose_layers
+
+    body = np.zeros((1344, 832, 4), np.uint8)
+    body[:1280, :512] = synth_sheet
+    top = sheet_grid(body.copy(), LPC_LAYOUT)
+    top.cells[..., :3] = 255 - top.cells[..., :3]
+    cells = INJECTORS["hole"](top, 5, 3, np.random.default_rng(1))
+    assert cells == [(5, 3)]
+    layer = top.cells.transpose(0, 2, 1, 3, 4).reshape(body.shape)
+    assert not [fl for fl in check_sheet_array(compose_layers([body, layer]), LPC_LAYOUT) if fl.kind == "hole"]
+    flags = check_worn(layer, body, "shirt")
+    assert [(fl.row, fl.frame, fl.kind) for fl in flags] == [(5, 3, "hole")]
