@@ -6,18 +6,24 @@ of its own sheet, and for LPC sheets also checks the prediction against what cle
 
 - ``speck``: a small detached opaque component (at most :data:`SPECK_MAX` px) with no detached part of the
   neighbouring frames within :data:`SPECK_RADIUS` px.
-- ``hole``: a small enclosed transparent region (at most :data:`HOLE_MAX` px) whose surroundings recur exactly
-  elsewhere in the sheet (same facing, moved up to :data:`RECUR_RADIUS` px) with the middle opaque, and never with
-  it see-through (a drawn gap recurs see-through); not at a spot where clean LPC sheets have a gap.
+- ``hole``: a small enclosed transparent region (at most :data:`HOLE_MAX` px) bordered by fill colours rather than
+  outline colours (:func:`outline_share`; pixel art outlines every gap it draws), never see-through where its
+  surroundings recur elsewhere in the sheet (same facing, moved up to :data:`RECUR_RADIUS` px), not enclosed by a
+  stray piece, and not where clean LPC sheets have a gap.
 - ``colour``: pixels of a colour used in one frame only, at most :data:`RARE_MAX` times, with no family of
-  near-identical colours in the sheet, whose surroundings recur elsewhere drawn in the sheet's usual colours; not
-  at a spot where clean LPC sheets have a one-frame colour.
-- ``shift``: moving the frame as a whole by up to 3 px gains many exact pixel matches with the frames around it
-  and loses almost none (:func:`shift_evidence`), and the displacement is not the animation's own: not shared by
-  the other facings at that frame, not repeated elsewhere in the row (a cycle's bob), not one clean LPC sheets show.
-- ``order``: for LPC character sheets, a frame whose silhouette is more like the LPC template of another frame of
-  its row than its own (by more than clean sheets ever are); an exact copy of the previous frame where the other
-  facings move on; for other layouts, a swap of neighbours that shortens the row's path through frame space.
+  near-identical colours in the sheet, whose surroundings recur almost exactly (:data:`COLOUR_MATCH`) elsewhere drawn
+  in the sheet's usual colours, or far (:data:`FAR_COLOUR`) from every frequent colour; not at a spot where clean
+  LPC sheets have a one-frame colour.
+- ``shift``: for a whole LPC character (:func:`character_template`), the frame's silhouette fits its own cell of the
+  LPC template clearly better moved by 1-3 px (:func:`template_shift`) and fits no neighbouring frame's cell as well
+  in place. Otherwise: moving the frame as a whole by up to 3 px gains many exact pixel matches with the frames
+  around it and loses almost none (:func:`shift_evidence`), and the displacement is not the animation's own: not
+  shared by the other facings at that frame, not repeated elsewhere in the row (a cycle's bob), not one clean LPC
+  sheets show.
+- ``order``: for LPC character sheets, a frame (shifted ones moved back first) whose silhouette is more like the LPC
+  template of another frame of its row than its own (by more than clean sheets ever are); an exact copy of the
+  previous frame where the other facings move on; for other layouts, a swap of neighbours that shortens the row's
+  path through frame space.
 
 Scores are in (0, 1); 0.5 at a kind's threshold, towards 1 far above it.
 Input: a :class:`~motionmap.check.grid.SheetGrid`. Output: a list of :class:`Flag`.
