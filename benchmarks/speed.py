@@ -20,7 +20,9 @@ Sections (each in its own process, so each peak memory is its own: RSS on CPU, `
 Threads: the model and the training use ``--threads``, else ``Retargeter``'s automatic count (the free cores; 1 on a
 busy machine, where 2 threads on 2 shared cores train many times slower than 1); OpenCV uses its own default. The table prints what each used
 and the 1-minute load average before each section: numbers from a shared machine vary with its load; compare the
-ratios, which are measured in the same process on the same frames.
+ratios, which are measured in the same process on the same frames. Each ratio also comes as a ratio of CPU time (this
+process, all its threads; training: pairs per CPU second of the training process): the work each method does, which a
+busy machine's load changes far less than the wall time (compare methods that use the same number of threads).
 LPC frames come from the LPC layers when found (``$MOTIONMAP_LPC_LAYERS`` or ``../shared/data/lpc``), else the
 project's synthetic sprites laid out as LPC sheets (sprite-like frames: about the same cost).
 """
@@ -110,19 +112,23 @@ def facing_rows(sheet, facing: str = "left"):
 # ------------------------------------------------------------------------------------------------------ sections
 
 
-def interleaved(methods: dict, repeats: int, device: str) -> dict:
-    """Median seconds of each method over ``repeats`` rounds, the methods taking turns within a round."""
+def interleaved(methods: dict, repeats: int, device: str) -> tuple:
+    """Median wall seconds and median CPU seconds (this process, all its threads) of each method over ``repeats``
+    rounds, the methods taking turns within a round: ``({name: wall}, {name: cpu})``."""
     for fn in methods.values():  # warm-up
         fn()
     times = {name: [] for name in methods}
+    cpu = {name: [] for name in methods}
     for _ in range(repeats):
         for name, fn in methods.items():
             sync(device)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             fn()
             sync(device)
             times[name].append(time.perf_counter() - t)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            cpu[name].append(time.process_time() - c)
+    return ({name: statistics.median(ts) for name, ts in times.items()},
+            {name: statistics.median(cs) for name, cs in cpu.items()})
 
 
 def section_retarget(args) -> dict:
@@ -145,10 +151,12 @@ def section_retarget(args) -> dict:
     def run(r):
         return lambda: [r.retarget(s, t) for s, t in zip(sources, targets)]
 
-    secs = interleaved({"model": run(model), "model_r0": run(model_r0), "dis": run(dis)}, args.repeats, args.device)
+    secs, cpu = interleaved({"model": run(model), "model_r0": run(model_r0), "dis": run(dis)}, args.repeats,
+                            args.device)
     return {"section": "retarget", "what": f"{len(sources)} {what} rows, {frames} frames of 64x64, one row per call",
             "fps": {k: frames / v for k, v in secs.items()}, "ratio": secs["dis"] / secs["model"],
-            "ratio_r0": secs["dis"] / secs["model_r0"], "threads": model.threads, "cv2_threads": cv2.getNumThreads(),
+            "ratio_r0": secs["dis"] / secs["model_r0"], "cpu_s": cpu, "cpu_ratio": cpu["dis"] / cpu["model"],
+            "cpu_ratio_r0": cpu["dis"] / cpu["model_r0"], "threads": model.threads, "cv2_threads": cv2.getNumThreads(),
             "torch_default_threads": torch.get_num_threads(), "peak_mib": peak_mib(args.device)}
 
 
@@ -173,12 +181,13 @@ def section_sheet(args) -> dict:
         ref = src_sheet[walk[facing] * 64 : walk[facing] * 64 + 64, :64]
         rows.append((np.concatenate([ref[None], cells]), targets[facing][..., :3]))
     frames = sum(len(r[0]) - 1 for r in rows)
-    secs = interleaved({
+    secs, cpu = interleaved({
         "model": lambda: retarget_lpc_sheet(model, src_sheet, targets, progress=False),
         "dis": lambda: [dis.retarget(s, t) for s, t in rows],
     }, max(1, args.repeats // 2), args.device)
     return {"section": "sheet", "what": f"retarget --all of a {what} sheet: {len(rows)} rows, {frames} frames",
-            "seconds": secs, "ratio": secs["model"] / secs["dis"], "threads": model.threads,
+            "seconds": secs, "ratio": secs["model"] / secs["dis"], "cpu_s": cpu,
+            "cpu_ratio": cpu["model"] / cpu["dis"], "threads": model.threads,
             "cv2_threads": cv2.getNumThreads(), "peak_mib": peak_mib(args.device)}
 
 
@@ -214,16 +223,16 @@ def section_train(args, name: str) -> dict:
         torch.cuda.reset_peak_memory_stats()
 
     class Timer(pl.Callback):
-        t0 = t1 = None
+        t0 = t1 = c0 = c1 = None
 
         def on_train_batch_start(self, trainer, pl_module, batch_, batch_idx):
             if trainer.global_step == warmup:
                 sync(args.device)
-                Timer.t0 = time.perf_counter()
+                Timer.t0, Timer.c0 = time.perf_counter(), time.process_time()
 
         def on_train_end(self, trainer, pl_module):
             sync(args.device)
-            Timer.t1 = time.perf_counter()
+            Timer.t1, Timer.c1 = time.perf_counter(), time.process_time()
 
     trainer = pl.Trainer(
         accelerator="cuda" if cuda else "cpu", devices=1, precision="bf16-mixed" if cuda else "32-true",
@@ -234,7 +243,7 @@ def section_train(args, name: str) -> dict:
     trainer.fit(model, datamodule=dm)
     pps = steps * batch / (Timer.t1 - Timer.t0)
     return {"section": "train", "config": name, "params": count_parameters(model), "batch": batch,
-            "pairs_s": pps, "ratio": pps / TRAIN_TARGET, "threads": torch.get_num_threads(),
+            "pairs_s": pps, "pairs_cpu_s": steps * batch / (Timer.c1 - Timer.c0), "ratio": pps / TRAIN_TARGET, "threads": torch.get_num_threads(),
             "peak_mib": peak_mib(args.device)}
 
 
@@ -266,18 +275,23 @@ def print_table(rows: list, device: str) -> None:
             fps = r["fps"]
             th = f"model {r['threads']}, cv2 {r['cv2_threads']}"
             print(f"| retarget, default refinement ({r['what']}) | model | {fps['model']:.0f} | "
-                  f"**{r['ratio']:.2f}x** the warp's speed | {r['peak_mib']:.0f} | {th} | {load} |")
-            print(f"| retarget, --refine-steps 0 | model | {fps['model_r0']:.0f} | {r['ratio_r0']:.2f}x | | | |")
+                  f"**{r['ratio']:.2f}x** the warp's speed (CPU time: {r['cpu_ratio']:.2f}x) | {r['peak_mib']:.0f} | "
+                  f"{th} | {load} |")
+            print(f"| retarget, --refine-steps 0 | model | {fps['model_r0']:.0f} | {r['ratio_r0']:.2f}x "
+                  f"(CPU time: {r['cpu_ratio_r0']:.2f}x) | | | |")
             print(f"| the same rows | DIS flow warp | {fps['dis']:.0f} | 1 | | | |")
         elif r["section"] == "sheet":
             s = r["seconds"]
             th = f"model {r['threads']}, cv2 {r['cv2_threads']}"
-            print(f"| {r['what']} | model {s['model']:.2f} s, warp {s['dis']:.2f} s | | **{r['ratio']:.2f}x** the "
-                  f"warp's time (target < 2x) | {r['peak_mib']:.0f} | {th} | {load} |")
+            c = r["cpu_s"]
+            print(f"| {r['what']} | model {s['model']:.2f} s, warp {s['dis']:.2f} s (CPU {c['model']:.2f} s, "
+                  f"{c['dis']:.2f} s) | | **{r['ratio']:.2f}x** the warp's time (CPU time: {r['cpu_ratio']:.2f}x; "
+                  f"target < 2x) | {r['peak_mib']:.0f} | {th} | {load} |")
         else:
             target = f"{r['ratio']:.2f}x the {TRAIN_TARGET:.0f} target" if device == "cpu" else ""
             print(f"| train `{r['config']}` ({r['params'] / 1e3:.0f}k params, batch {r['batch']}) | | "
-                  f"{r['pairs_s']:.0f} pairs/s | {target} | {r['peak_mib']:.0f} | {r['threads']} | {load} |")
+                  f"{r['pairs_s']:.0f} pairs/s ({r['pairs_cpu_s']:.0f} per CPU second) | {target} | "
+                  f"{r['peak_mib']:.0f} | {r['threads']} | {load} |")
 
 
 def main(argv=None) -> int:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from motionmap.model.motion import warp_flow
+from motionmap.model.nets import channels_last
 
 FLOW_SCALE = 8.0  # pixels: the flow enters the network divided by this, and the residual leaves multiplied by it
 
@@ -49,11 +50,12 @@ class FlowAdapt(nn.Module):
         n = flow_a.shape[0]
         b0, a0 = b0.expand(n, -1, -1, -1), a0.expand(n, -1, -1, -1)
         moved = warp_flow(b0, flow_a).to(b0.dtype)  # what the unadapted model would show
-        x = torch.cat([b0, a0, a_t, moved, flow_a.to(b0.dtype) / FLOW_SCALE], dim=1)
+        # channels-last throughout: its convs and nearest upsamplings run faster so (motionmap.model.nets)
+        x = channels_last(torch.cat([b0, a0, a_t, moved, flow_a.to(b0.dtype) / FLOW_SCALE], dim=1))
         e0 = F.relu(self.inp(x))
         e1 = F.relu(self.down1(e0))
         e2 = F.relu(self.down2(e1))
         m = F.relu(self.mid(e2))
         u1 = F.relu(self.up2(torch.cat([F.interpolate(m, size=e1.shape[-2:], mode="nearest"), e1], dim=1)))
         u0 = F.relu(self.up1(torch.cat([F.interpolate(u1, size=e0.shape[-2:], mode="nearest"), e0], dim=1)))
-        return flow_a + FLOW_SCALE * self.out(u0).float()
+        return flow_a + FLOW_SCALE * self.out(u0).float().contiguous()
