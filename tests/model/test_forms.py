@@ -77,18 +77,27 @@ def test_each_model_module_imports_first(first):
     subprocess.run([sys.executable, "-c", f"import {first}"], check=True, timeout=120)
 
 
-def test_the_shipped_checkpoint_names_the_default_form_and_loads_with_its_retired_fields():
-    """default.ckpt stores fields of the removed ``parts`` form (``parts``, ``ridge``): they are dropped on load, the
-    model builds the form NetConfig defaults to, and every stored weight fits it (``load_model`` is strict)."""
+def test_the_shipped_checkpoint_names_the_default_form_and_older_ones_load_with_their_retired_fields(tmp_path):
+    """default.ckpt names the form NetConfig defaults to. Checkpoints from before the ``parts`` form was removed
+    store its fields (``parts``, ``ridge``): they are dropped on load, and every stored weight still fits the model
+    (``load_model`` is strict)."""
+    import torch
+
     from motionmap.checkpoint import load_model, read_checkpoint
     from motionmap.retarget import DEFAULT_CHECKPOINT
 
-    stored = read_checkpoint(DEFAULT_CHECKPOINT)["hyper_parameters"]["net"]
-    assert {"parts", "ridge"} <= set(stored)
-    loaded = load_model(DEFAULT_CHECKPOINT).model
-    assert loaded.net_cfg.motion == stored["motion"] == NetConfig().motion == "flow"
+    shipped = read_checkpoint(DEFAULT_CHECKPOINT)
+    assert shipped["hyper_parameters"]["net"]["motion"] == NetConfig().motion == "flow"
+    older = dict(shipped, hyper_parameters=dict(shipped["hyper_parameters"]))
+    older["hyper_parameters"]["net"] = dict(shipped["hyper_parameters"]["net"], parts=8, ridge=0.01)
+    path = tmp_path / "older.ckpt"
+    torch.save(older, path)
+    loaded = load_model(path).model
+    assert loaded.net_cfg.motion == "flow"
     assert loaded.tau.has_flow and type(loaded.tau) is FORMS["flow"]
     assert not hasattr(loaded.net_cfg, "parts") and "parts" not in loaded.hparams["net"]
+    for key, value in load_model(DEFAULT_CHECKPOINT).model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
 
 
 def test_the_removed_parts_form_is_refused_with_a_way_out():
