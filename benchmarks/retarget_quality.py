@@ -54,7 +54,7 @@ def main() -> None:
     from motionmap.layout import FACINGS, LPC_LAYOUT
     from motionmap.lpc import LpcLayers, compose_character, sample_recipes
     from motionmap.retarget import Retargeter
-    from motionmap.transfer import retarget_lpc_sheet
+    from motionmap.core import retarget_lpc_sheet
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", required=True)

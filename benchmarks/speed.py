@@ -11,7 +11,7 @@ Sections (each in its own process, so each peak memory is its own: RSS on CPU, `
   ``--refine-steps 0``) against ``FlowWarpBaseline`` (OpenCV DIS, the benchmark's flow warp) on the same 64x64 LPC
   rows (every animation of one facing: 5 rows, 45 frames), one row per call as a script calls it. The methods run
   interleaved, ``--repeats`` times; the median of each is reported as frames/s and as a ratio to the warp.
-- ``sheet``: ``retarget --all``: :func:`motionmap.transfer.retarget_lpc_sheet` of a whole LPC sheet (21 rows, onto
+- ``sheet``: ``retarget --all``: :func:`motionmap.core.retarget_lpc_sheet` of a whole LPC sheet (21 rows, onto
   transparent targets as the command does) against the warp over the same rows (one pass per row).
 - ``train``: frame pairs/s of ``motionmap train fit`` steps of each ``--configs`` (default: the shipped ``flow``),
   through the real ``FramePairDataModule`` and ``Trainer`` (everything but validation and checkpoint writes), on a
@@ -167,7 +167,7 @@ def section_sheet(args) -> dict:
     from motionmap.eval.baselines import FlowWarpBaseline
     from motionmap.layout import FACINGS, LPC_LAYOUT
     from motionmap.retarget import Retargeter
-    from motionmap.transfer import retarget_lpc_sheet
+    from motionmap.core import retarget_lpc_sheet
 
     src_sheet, tgt_sheet, what = lpc_sheets()
     walk = {f: LPC_LAYOUT.row_index("walk", f) for f in FACINGS}

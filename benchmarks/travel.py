@@ -24,7 +24,7 @@ ROWS = (
 
 
 def main() -> None:
-    from motionmap.eval.benchmark import EvalConfig, evaluate
+    from motionmap.eval.suite import EvalConfig, evaluate
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, nargs="+", required=True)

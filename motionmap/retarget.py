@@ -166,7 +166,7 @@ class Retargeter:
             raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
         return cls(model, device, refine, scale, threads)
 
-    # retarget() itself returns RGBA for targets with a transparent background (motionmap.transfer checks this).
+    # retarget() itself returns RGBA for targets with a transparent background (motionmap.core checks this).
     returns_rgba = True
 
     def retarget(self, source_frames: np.ndarray, target: np.ndarray, batch_size: int = 64,

@@ -62,10 +62,10 @@ def _stop_on_sigterm() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from motionmap.demo.config import DemoConfig, is_loopback
-    from motionmap.demo.server import make_server
+    from motionmap.web.config import DemoConfig, is_loopback
+    from motionmap.web.server import make_server
     from motionmap.errors import MotionmapError
-    from motionmap.transfer import is_device
+    from motionmap.core import is_device
 
     if not is_device(args.device, allow_auto=False):
         raise MotionmapError(f"--device {args.device!r}: use cpu or cuda")

@@ -83,7 +83,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from motionmap.errors import MotionmapError
-    from motionmap.eval.benchmark import EvalConfig, evaluate, write_outputs
+    from motionmap.eval.suite import EvalConfig, evaluate, write_outputs
     from motionmap.eval.report import ceiling_line, overall_table, per_action_table, per_group_table
     from motionmap.eval.testsets import check_set_layers, default_cache_dir, is_dataset_dir
     from motionmap.io.atomic import ensure_writable_output

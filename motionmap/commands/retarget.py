@@ -81,7 +81,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _check_device(device: str) -> str:
-    from motionmap.transfer import is_device
+    from motionmap.core import is_device
 
     if not is_device(device):
         raise MotionmapError(f"--device {device!r}: unknown device; use one of {', '.join(DEVICES)}")
@@ -148,8 +148,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_retargeter(args):
-    """The model of --checkpoint, --device, --refine-steps, --scale and --threads (:func:`motionmap.transfer.load_retargeter`)."""
-    from motionmap.transfer import load_retargeter
+    """The model of --checkpoint, --device, --refine-steps, --scale and --threads (:func:`motionmap.core.load_retargeter`)."""
+    from motionmap.core import load_retargeter
 
     return load_retargeter(args.checkpoint, device=args.device, refine_steps=args.refine_steps, scale=args.scale,
                            threads=args.threads)
@@ -166,7 +166,7 @@ def _run_one(args: argparse.Namespace, kind: str) -> int:
     from motionmap.io import Animation, write_animation, write_png
     from motionmap.io.aseprite import NamedAnimation, write_aseprite
     from motionmap.io.sheets import frames_strip
-    from motionmap.transfer import load_animation_inputs, palette_for_target, retarget_animation
+    from motionmap.core import load_animation_inputs, palette_for_target, retarget_animation
 
     inputs = load_animation_inputs(args.source, args.target[0], animation=args.animation, facing=args.facing,
                                    frame_size=args.frame_size, scale=args.scale)  # all checked before the model loads
@@ -186,7 +186,7 @@ def _run_one(args: argparse.Namespace, kind: str) -> int:
     return 0
 
 
-EXAMPLE_SOURCE = ("synth-1", "walk", "down")  # (character, action, facing) from motionmap.demo.examples
+EXAMPLE_SOURCE = ("synth-1", "walk", "down")  # (character, action, facing) from motionmap.web.examples
 EXAMPLE_TARGET = "synth-0"
 
 
@@ -194,9 +194,9 @@ def _run_example(args: argparse.Namespace) -> int:
     """A built-in example: synthetic character A's walk replayed with B's look, as source | target | result."""
     import numpy as np
 
-    from motionmap.demo.examples import example_animation, example_target
+    from motionmap.web.examples import example_animation, example_target
     from motionmap.io import composite_over, ensure_writable_output, write_gif
-    from motionmap.transfer import retarget_animation
+    from motionmap.core import retarget_animation
 
     if args.source or args.target or args.all_animations:
         raise MotionmapError("--example brings its own source and target; drop --source, --target and --all")
@@ -222,7 +222,7 @@ def _run_example(args: argparse.Namespace) -> int:
 
 def _run_all(args: argparse.Namespace) -> int:
     from motionmap.io import write_png
-    from motionmap.transfer import load_lpc_inputs, retarget_lpc_sheet
+    from motionmap.core import load_lpc_inputs, retarget_lpc_sheet
 
     inputs = load_lpc_inputs(args.source, args.target, frame_size=args.frame_size, palette=args.palette)
     out = retarget_lpc_sheet(_load_retargeter(args), inputs.sheet, inputs.targets, progress=not args.no_progress,

@@ -9,11 +9,11 @@ and facing), predict ``b_1..b_T``; B's own animation is the truth. Modules:
 * :mod:`~motionmap.eval.baselines`: identity, pixel analogy, optical-flow warp;
 * :mod:`~motionmap.eval.runner`: runs any object with ``.retarget(source, target)`` over a set and scores it;
 * :mod:`~motionmap.eval.report`, :mod:`~motionmap.eval.grid`: results.md / results.json and the picture grid;
-* :mod:`~motionmap.eval.benchmark`: all of it in one call (:func:`evaluate`, :func:`write_outputs`).
+* :mod:`~motionmap.eval.suite`: all of it in one call (:func:`evaluate`, :func:`write_outputs`).
 """
 
-from motionmap.eval.benchmark import BASELINES, EvalConfig, EvalOutput, evaluate, write_outputs  # noqa: F401
 from motionmap.eval.runner import BenchmarkResult, Method, MethodResult, run_benchmark  # noqa: F401
+from motionmap.eval.suite import BASELINES, EvalConfig, EvalOutput, evaluate, write_outputs  # noqa: F401
 
 __all__ = [
     "BASELINES",

@@ -84,8 +84,8 @@ def _cv2():
 
 
 @dataclass(frozen=True)
-class FlowConfig:
-    """Settings of the flow baseline.
+class FlowWarpConfig:
+    """Settings of the optical-flow warp baseline (:class:`FlowWarpBaseline`, method label ``flow``).
 
     ``upsample``: frames are resized by this factor (bilinear) before the flow, because DIS works on 8x8 patches
     with a coarse-to-fine pyramid that has almost nothing to work with at 64x64; 4x is what the measurements below chose.
@@ -107,7 +107,7 @@ class FlowConfig:
             raise MotionmapError(f"DIS preset {self.preset!r}: unknown; choose ultrafast, fast or medium")
 
 
-def _dis(config: FlowConfig):
+def _dis(config: FlowWarpConfig):
     cv2 = _cv2()
     preset = {
         "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -127,7 +127,7 @@ def _flow_input(frame: np.ndarray, scale: int) -> np.ndarray:
     return cv2.resize(gray, (w * scale, h * scale), interpolation=cv2.INTER_LINEAR)
 
 
-def dense_flow_to_from(frame_to: np.ndarray, frame_from: np.ndarray, config: FlowConfig = FlowConfig()) -> np.ndarray:
+def dense_flow_to_from(frame_to: np.ndarray, frame_from: np.ndarray, config: FlowWarpConfig = FlowWarpConfig()) -> np.ndarray:
     """Backward flow: for each pixel ``p`` of ``frame_to``, the offset to where it came from in ``frame_from``.
 
     ``frame_to``, ``frame_from``: ``uint8 [H,W,3]``. Returns ``float32 [H,W,2]`` holding ``(dx, dy)`` in pixels of the
@@ -159,12 +159,12 @@ def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
 class FlowWarpBaseline:
     """``b_t = warp(b_0, flow a_t -> a_0)``: moves the target's pixels along the source's dense optical flow.
 
-    Flow and warp run at ``config.upsample`` times the frame size (see :class:`FlowConfig`).
+    Flow and warp run at ``config.upsample`` times the frame size (see :class:`FlowWarpConfig`).
     """
 
     name = "flow"
 
-    def __init__(self, config: FlowConfig = FlowConfig()):
+    def __init__(self, config: FlowWarpConfig = FlowWarpConfig()):
         _cv2()  # fail early, with the install hint, when the extra is missing
         self.config = config
 

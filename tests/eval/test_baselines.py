@@ -96,15 +96,15 @@ class TestFlow:
 
     def test_config_validation(self):
         with pytest.raises(MotionmapError, match="preset"):
-            B.FlowConfig(preset="slow")
+            B.FlowWarpConfig(preset="slow")
         with pytest.raises(MotionmapError, match="upsample"):
-            B.FlowConfig(upsample=0)
+            B.FlowWarpConfig(upsample=0)
 
 
 def test_flow_is_skipped_with_a_note_without_opencv(monkeypatch):
     import sys
 
-    from motionmap.eval.benchmark import baseline_methods
+    from motionmap.eval.suite import baseline_methods
 
     monkeypatch.setitem(sys.modules, "cv2", None)  # `import cv2` now raises ImportError
     assert not B.flow_available()

@@ -86,7 +86,7 @@ def test_identity_scores_zero_on_frame0(bset):
 def test_checkpoint_method_names():
     from pathlib import Path
 
-    from motionmap.eval.benchmark import _method_names
+    from motionmap.eval.suite import _method_names
 
     paths = [Path("runs/a/last.ckpt"), Path("runs/b/last.ckpt"), Path("x/model.ckpt"), Path("flow.ckpt")]
     assert _method_names(paths) == ["a/last", "b/last", "model", "flow#2"]

@@ -75,7 +75,7 @@ class TestCli:
 def test_shipped_model_on_lpc_is_palette_true_and_follows_the_motion(lpc_pair):
     """The shipped model, a held-out LPC target given as its sheet: every opaque pixel is a colour of that sheet,
     alpha is 0 or 255, and the silhouette is the true one's (the target's own walk row is the truth)."""
-    from motionmap.transfer import load_target_frame, retarget_animation
+    from motionmap.core import load_target_frame, retarget_animation
 
     source = read_animation(lpc_pair["source"], animation="walk", facing="left")
     target = load_target_frame(lpc_pair["target"], facing="left", animation="walk")

@@ -3,9 +3,9 @@
 import numpy as np
 
 from motionmap.alpha import BLACK, WHITE, matte, over_solid
+from motionmap.core import retarget_frames
 from motionmap.palette import in_palette, lock_frames, target_palette
 from motionmap.retarget import Retargeter
-from motionmap.transfer import retarget_frames
 from retarget_helpers import blob_frames, character
 
 

@@ -165,12 +165,12 @@ class TestEval:
         assert _digest(tiny_checkpoint) == before
 
     def test_failure_while_writing_keeps_the_old_results(self, tmp_path, monkeypatch):
-        import motionmap.eval.benchmark as benchmark  # where write_outputs looks the report up
+        import motionmap.eval.suite as suite  # where write_outputs looks the report up
 
         out = tmp_path / "ev"
         out.mkdir()
         (out / "results.md").write_text("last week's numbers")
-        monkeypatch.setattr(benchmark, "json_report", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        monkeypatch.setattr(suite, "json_report", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
         assert self._eval(out, "--overwrite") == 130
         assert _listing(tmp_path) == ["ev", "ev/results.md"]
         assert (out / "results.md").read_text() == "last week's numbers"
@@ -179,7 +179,7 @@ class TestEval:
 def test_demo_downloads_are_in_memory_and_uploads_stay_in_its_temp_folder(tmp_path, monkeypatch, tiny_checkpoint):
     """The demo writes nothing outside its own temp folder (not the working folder, not a path named by an upload);
     downloads are attachments with fixed names; the temp folder is removed on close."""
-    from motionmap.demo import DemoApp, DemoConfig
+    from motionmap.web import DemoApp, DemoConfig
     from motionmap.io.animation import encode_gif
     from motionmap.retarget import Retargeter
     from motionmap.synth import render_animation, sample_character

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
+from motionmap.core import is_device, load_retargeter, resolve_device
 from motionmap.errors import MotionmapError
 from motionmap.eval.baselines import FlowWarpBaseline, IdentityBaseline, PixelAnalogyBaseline, flow_available
 from motionmap.eval.grid import pick_grid_cases, render_grid
@@ -30,7 +31,6 @@ from motionmap.eval.testsets import (
 from motionmap.io import write_png
 from motionmap.io.atomic import atomic_dir
 from motionmap.palette import DEFAULT_PALETTE, PALETTE_MODES, check_palette
-from motionmap.transfer import is_device, load_retargeter, resolve_device
 
 BASELINES = ("identity", "analogy", "flow")
 
@@ -148,7 +148,7 @@ def _method_names(paths: Sequence[Path]) -> List[str]:
 def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
                             refine_steps: Optional[int] = None, scale: str = "auto",
                             palette: str = DEFAULT_PALETTE) -> List[Method]:
-    """Each checkpoint through :func:`motionmap.transfer.load_retargeter` (``device``, ``refine_steps``, ``scale``),
+    """Each checkpoint through :func:`motionmap.core.load_retargeter` (``device``, ``refine_steps``, ``scale``),
     run with ``retarget(..., palette=palette)``; any failure is a one-line :class:`MotionmapError`. ``refine_steps``,
     ``scale``, ``palette``: see :class:`EvalConfig`."""
     paths = [Path(p) for p in paths]

@@ -14,11 +14,11 @@ import numpy as np
 from PIL import Image
 
 from demo_data import Client, frames_zip, lpc_walk_frame, png_bytes, synth_lpc_sheet
-from motionmap.demo.routes import STATIC_DIR
+from motionmap.core import retarget_animation, retarget_lpc_sheet
 from motionmap.io.animation import Animation, encode_gif
 from motionmap.layout import FACINGS, LPC_LAYOUT
 from motionmap.synth import render_animation, sample_character
-from motionmap.transfer import retarget_animation, retarget_lpc_sheet
+from motionmap.web.routes import STATIC_DIR
 
 
 def raw_request(server, head: str, body: bytes = b"", timeout: float = 5.0) -> bytes:

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from motionmap.demo.config import DemoConfig
-from motionmap.demo.state import Session, Upload
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import read_animation, read_frame_folder
 from motionmap.io.frame_zip import extract_frame_zip
@@ -23,6 +21,8 @@ from motionmap.io.images import check_image_file, honest_size, read_image
 from motionmap.io.names import safe_display_name
 from motionmap.io.sheets import layout_of_size
 from motionmap.synth import SYNTH_LAYOUT
+from motionmap.web.config import DemoConfig
+from motionmap.web.state import Session, Upload
 
 
 def sniff_kind(head: bytes) -> Optional[str]:

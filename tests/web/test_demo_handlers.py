@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from demo_data import frames_zip, png_bytes, synth_lpc_sheet, target_frame, walk_gif
-from motionmap.demo.examples import example_animation, example_catalog, example_target
-from motionmap.demo.uploads import sniff_kind
 from motionmap.errors import MotionmapError
+from motionmap.web.examples import example_animation, example_catalog, example_target
+from motionmap.web.uploads import sniff_kind
 
 
 def upload(app, name, data):
@@ -78,7 +78,7 @@ def test_info_and_static(app):
 
 def test_unknown_routes_and_methods(app):
     assert "no such page" in error_of(app.handle("GET", "/etc/passwd"), 404)
-    assert "no such page" in error_of(app.handle("GET", "/../motionmap/demo/server.py"), 404)
+    assert "no such page" in error_of(app.handle("GET", "/../motionmap/web/server.py"), 404)
     assert "not allowed" in error_of(app.handle("POST", "/", {}, b""), 405)
     assert "not allowed" in error_of(app.handle("GET", "/api/transfer"), 405)
     error_of(app.handle("GET", "/api/clips/../../x/strip.png"), 404)

@@ -48,7 +48,7 @@ def retargeter(demo_checkpoint):
 
 @pytest.fixture
 def app(retargeter):
-    from motionmap.demo import DemoApp, DemoConfig
+    from motionmap.web import DemoApp, DemoConfig
 
     a = DemoApp(DemoConfig(port=0, max_frames=16, max_upload_mb=1), retargeter, checkpoint_name="tiny.ckpt")
     yield a
@@ -58,7 +58,7 @@ def app(retargeter):
 @pytest.fixture(scope="session")
 def live_server(retargeter):
     """The real HTTP server on loopback, port 0, in a thread (shared by the HTTP and browser tests)."""
-    from motionmap.demo import DemoConfig, make_server, serve_in_thread
+    from motionmap.web import DemoConfig, make_server, serve_in_thread
 
     server = make_server(DemoConfig(port=0), retargeter)
     serve_in_thread(server)

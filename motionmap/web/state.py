@@ -20,11 +20,11 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from motionmap.demo.config import DemoConfig
-from motionmap.demo.responses import HttpError
 from motionmap.io.atomic import remove_stale_temps
 from motionmap.layout import LPC_LAYOUT, SheetLayout
 from motionmap.palette import DEFAULT_PALETTE
+from motionmap.web.config import DemoConfig
+from motionmap.web.responses import HttpError
 
 _ID = re.compile(r"^[0-9a-f]{16}$")
 DEMO_WORKDIR_PATTERN = re.compile(r"^motionmap-demo-(\d+)-[^/]+$")

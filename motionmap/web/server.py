@@ -1,19 +1,19 @@
-"""The artist preview page's HTTP layer: stdlib ``http.server`` around a :class:`~motionmap.demo.routes.DemoApp`.
+"""The artist preview page's HTTP layer: stdlib ``http.server`` around a :class:`~motionmap.web.routes.DemoApp`.
 
 Fully offline, no new dependency. :class:`DemoServer` is an ``HTTPServer`` with a bounded worker pool that enforces
 the transport-level rules (upload size checked from ``Content-Length`` *before* the body is read, Host/Origin checks,
 socket timeouts, at most ``max_connections`` connections at once); everything else is the app's
-(:meth:`DemoApp.handle <motionmap.demo.routes.DemoApp.handle>`).
+(:meth:`DemoApp.handle <motionmap.web.routes.DemoApp.handle>`).
 
 The demo package, by job:
 
-- :mod:`~motionmap.demo.config`: :class:`DemoConfig` (the command-line options) and loopback hosts;
+- :mod:`~motionmap.web.config`: :class:`DemoConfig` (the command-line options) and loopback hosts;
 - this module: HTTP (sockets, the worker pool, Host/Origin checks), :func:`make_server`, :func:`serve_in_thread`;
-- :mod:`~motionmap.demo.routes`: :class:`DemoApp`, one request to one :class:`~motionmap.demo.responses.Response`;
-- :mod:`~motionmap.demo.state`: the session state (uploads, clips, jobs; bounded; one lock; the temp folder);
-- :mod:`~motionmap.demo.uploads` and :mod:`~motionmap.demo.clips`: upload checks, and the frames of one side of a
-  transfer (targets through the retargeting core, :mod:`motionmap.transfer`);
-- :mod:`~motionmap.demo.model_thread`: the one model thread (:class:`SerialRetargeter`).
+- :mod:`~motionmap.web.routes`: :class:`DemoApp`, one request to one :class:`~motionmap.web.responses.Response`;
+- :mod:`~motionmap.web.state`: the session state (uploads, clips, jobs; bounded; one lock; the temp folder);
+- :mod:`~motionmap.web.uploads` and :mod:`~motionmap.web.clips`: upload checks, and the frames of one side of a
+  transfer (targets through the retargeting core, :mod:`motionmap.core`);
+- :mod:`~motionmap.web.model_thread`: the one model thread (:class:`SerialRetargeter`).
 
 API (all JSON answers; errors are ``{"error": "<one line>"}`` with a 4xx status):
 
@@ -48,11 +48,11 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
-from motionmap.demo.config import LOOPBACK_HOSTS, WILDCARD_HOSTS, DemoConfig
-from motionmap.demo.responses import Response, error_response
-from motionmap.demo.routes import DemoApp
+from motionmap.core import load_retargeter
 from motionmap.errors import MotionmapError
-from motionmap.transfer import load_retargeter
+from motionmap.web.config import LOOPBACK_HOSTS, WILDCARD_HOSTS, DemoConfig
+from motionmap.web.responses import Response, error_response
+from motionmap.web.routes import DemoApp
 
 # Everything the page loads comes from this server; inline scripts and other origins are refused by the browser.
 CSP = (

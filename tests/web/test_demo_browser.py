@@ -44,7 +44,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def page_server(retargeter):
     """The demo on loopback (port 0) with the test model, or MOTIONMAP_DEMO_CHECKPOINT's for the README picture."""
-    from motionmap.demo import DemoConfig, make_server, serve_in_thread
+    from motionmap.web import DemoConfig, make_server, serve_in_thread
     from motionmap.retarget import Retargeter
 
     ckpt = os.environ.get("MOTIONMAP_DEMO_CHECKPOINT")

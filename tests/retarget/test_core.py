@@ -1,12 +1,9 @@
-"""motionmap.transfer: targets from images and sheets, references, RGBA, whole LPC sheets."""
+"""motionmap.core: targets from images and sheets, references, RGBA, whole LPC sheets."""
 
 import numpy as np
 import pytest
 
-from motionmap.errors import MotionmapError
-from motionmap.io import Animation, write_png
-from motionmap.layout import FACINGS, LPC_LAYOUT
-from motionmap.transfer import (
+from motionmap.core import (
     check_target_size,
     is_device,
     load_animation_inputs,
@@ -19,6 +16,9 @@ from motionmap.transfer import (
     retarget_frames,
     retarget_lpc_sheet,
 )
+from motionmap.errors import MotionmapError
+from motionmap.io import Animation, write_png
+from motionmap.layout import FACINGS, LPC_LAYOUT
 from retarget_helpers import blob_frames, character
 
 

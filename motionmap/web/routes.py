@@ -1,9 +1,9 @@
-"""The demo's routes: :class:`DemoApp` maps one request to one :class:`~motionmap.demo.responses.Response`.
+"""The demo's routes: :class:`DemoApp` maps one request to one :class:`~motionmap.web.responses.Response`.
 
-It is independent of the socket layer (:mod:`motionmap.demo.server`) and is what the tests call directly. Uploads are
-checked by :mod:`~motionmap.demo.uploads`, clips resolved by :mod:`~motionmap.demo.clips`, everything kept in a
-:class:`~motionmap.demo.state.Session`; transfers go through the retargeting core (:mod:`motionmap.transfer`) on the
-one model thread (:class:`~motionmap.demo.model_thread.SerialRetargeter`).
+It is independent of the socket layer (:mod:`motionmap.web.server`) and is what the tests call directly. Uploads are
+checked by :mod:`~motionmap.web.uploads`, clips resolved by :mod:`~motionmap.web.clips`, everything kept in a
+:class:`~motionmap.web.state.Session`; transfers go through the retargeting core (:mod:`motionmap.core`) on the
+one model thread (:class:`~motionmap.web.model_thread.SerialRetargeter`).
 """
 
 from __future__ import annotations
@@ -22,13 +22,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from motionmap import __version__
-from motionmap.demo.clips import resolve_clip, target_image
-from motionmap.demo.config import DemoConfig
-from motionmap.demo.examples import example_catalog
-from motionmap.demo.model_thread import SerialRetargeter
-from motionmap.demo.responses import HttpError, Response, error_response, json_response
-from motionmap.demo.state import Clip, Job, Session, layout_json
-from motionmap.demo.uploads import receive_upload
+from motionmap.core import check_target_size, load_facing_targets, retarget_animation, retarget_lpc_sheet
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import Animation, encode_gif
 from motionmap.io.images import encode_png, read_image
@@ -36,7 +30,13 @@ from motionmap.io.names import safe_display_name
 from motionmap.io.sheets import frames_strip, slice_sheet
 from motionmap.layout import FACINGS, LPC_LAYOUT
 from motionmap.palette import DEFAULT_PALETTE, check_palette
-from motionmap.transfer import check_target_size, load_facing_targets, retarget_animation, retarget_lpc_sheet
+from motionmap.web.clips import resolve_clip, target_image
+from motionmap.web.config import DemoConfig
+from motionmap.web.examples import example_catalog
+from motionmap.web.model_thread import SerialRetargeter
+from motionmap.web.responses import HttpError, Response, error_response, json_response
+from motionmap.web.state import Clip, Job, Session, layout_json
+from motionmap.web.uploads import receive_upload
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The only files served from disk: fixed names, never a path built from the request.
@@ -59,7 +59,7 @@ class DemoApp:
 
     retargeter: a :class:`~motionmap.retarget.Retargeter` (wrapped in :class:`SerialRetargeter` here).
     ``handle(method, path, query, body)`` -> :class:`Response`; :meth:`close` deletes the temp folder
-    (``workdir``, the :class:`~motionmap.demo.state.Session` 's).
+    (``workdir``, the :class:`~motionmap.web.state.Session` 's).
     """
 
     def __init__(self, config: DemoConfig, retargeter, checkpoint_name: str = "default model"):

@@ -43,6 +43,6 @@ class SerialRetargeter:
     @property
     def returns_rgba(self) -> bool:
         """The wrapped model's: whether it does alpha, palette lock and reference frame itself
-        (:func:`motionmap.transfer.retarget_frames` asks)."""
+        (:func:`motionmap.core.retarget_frames` asks)."""
         return bool(getattr(self._inner, "returns_rgba", False))
 

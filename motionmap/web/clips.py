@@ -1,6 +1,6 @@
 """One side of a transfer as a :class:`Clip`: a source animation or a one-frame target, from an upload or an example.
 
-Targets come from the retargeting core (:func:`motionmap.transfer.load_target_frame`, given the layout found at upload:
+Targets come from the retargeting core (:func:`motionmap.core.load_target_frame`, given the layout found at upload:
 an LPC, synthetic or grid sheet's first frame of the wanted row).
 """
 
@@ -11,15 +11,15 @@ from typing import Any, Mapping, Optional, Tuple
 
 import numpy as np
 
-from motionmap.demo.examples import EXAMPLE_CHARACTERS, example_animation, example_target
-from motionmap.demo.state import Clip, Session, Upload
-from motionmap.demo.uploads import check_frame_count, check_frame_size
+from motionmap.core import load_target_frame
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import DEFAULT_DURATION_MS, Animation, read_animation
 from motionmap.io.images import read_image
 from motionmap.io.sheets import animation_from_sheet, detect_layout
 from motionmap.layout import FACINGS, LPC_LAYOUT, SheetLayout
-from motionmap.transfer import load_target_frame
+from motionmap.web.examples import EXAMPLE_CHARACTERS, example_animation, example_target
+from motionmap.web.state import Clip, Session, Upload
+from motionmap.web.uploads import check_frame_count, check_frame_size
 
 
 def text_option(spec: Mapping[str, Any], key: str, required: bool = False) -> Optional[str]:

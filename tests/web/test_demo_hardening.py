@@ -16,9 +16,9 @@ import pytest
 
 from demo_data import Client, frames_zip, png_bytes, walk_gif
 from motionmap.cli import main
-from motionmap.demo import DemoApp, DemoConfig, make_server, serve_in_thread
 from motionmap.errors import MotionmapError
 from motionmap.io.animation import encode_gif
+from motionmap.web import DemoApp, DemoConfig, make_server, serve_in_thread
 from test_demo_handlers import error_of, ok, post, upload
 
 
