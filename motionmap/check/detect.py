@@ -11,9 +11,11 @@ of its own sheet, and for LPC sheets also checks the prediction against what cle
   surroundings recur elsewhere in the sheet (same facing, moved up to :data:`RECUR_RADIUS` px), not enclosed by a
   stray piece, and not where clean LPC sheets have a gap.
 - ``colour``: pixels of a colour used in one frame only, at most :data:`RARE_MAX` times, with no family of
-  near-identical colours in the sheet, whose surroundings recur almost exactly (:data:`COLOUR_MATCH`) elsewhere drawn
-  in the sheet's usual colours, or far (:data:`FAR_COLOUR`) from every frequent colour; not at a spot where clean
-  LPC sheets have a one-frame colour.
+  near-identical colours in the sheet, judged spot by spot (8-connected pieces): the spot's surroundings recur almost
+  exactly (:data:`COLOUR_MATCH`) elsewhere drawn in the sheet's usual colours, or, enclosed by the character, it is
+  far (:data:`FAR_COLOUR`) from every frequent colour, or it is one colour over 2 px or more with no other one-frame
+  colour of the sheet within :data:`KIN_COLOUR` (the art's own effects recur, recoloured, across frames); not at a
+  spot where clean LPC sheets have a one-frame colour.
 - ``shift``: for a whole LPC character (:func:`character_template`), the frame's silhouette fits its own cell of the
   LPC template clearly better moved by 1-3 px (:func:`template_shift`) and fits no neighbouring frame's cell as well
   in place. Otherwise: moving the frame as a whole by up to 3 px gains many exact pixel matches with the frames
@@ -53,6 +55,7 @@ HOLE_MATCH = 0.7
 HOLE_EDGE_SHARE = 0.3
 COLOUR_MATCH = 0.875
 FAR_COLOUR = 48
+KIN_COLOUR = 32
 SHIFT_THRESHOLD = 0.5
 SHIFT_REACH = 2
 SWAP_THRESHOLD = 0.2
@@ -288,6 +291,37 @@ def lonely_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None):
     return by_mask, (palette, counts, frequent, n_cols, solid, code, inverse)
 
 
+def _recoloured_evidence(grid: SheetGrid, keys: np.ndarray, r: int, f: int, spot: np.ndarray,
+                         palette: np.ndarray, frequent: np.ndarray, use_prior: bool,
+                         others: np.ndarray) -> float:
+    """Evidence (> 0) that the lonely-colour pixels ``spot`` (``bool [h,w]``, one 8-connected piece) of frame
+    ``(r, f)`` were recoloured; 0 when they look like the art's own."""
+    if use_prior and natural_spot(grid, "colour", r, f, spot):
+        return 0.0
+    # Predict the spot from the rest of the sheet: where its surroundings recur exactly, it is drawn in the sheet's
+    # usual colours, so these pixels were recoloured here. A colour far from every frequent colour of the sheet,
+    # enclosed by the character, needs no prediction.
+    match, centre = recurrences(keys, grid, r, f, spot)
+    good = (match >= COLOUR_MATCH) & (centre != 0).all(axis=1)
+    if good.any():
+        return float(match[good].max()) - COLOUR_MATCH + 0.05
+    if not frequent.any() or not grid.alpha[r, f][dilate(spot, 1)].all():
+        return 0.0
+    rgb = grid.cells[r, f][spot][:, :3].astype(int)
+    far = int(np.abs(rgb[:, None, :] - palette[frequent][None, :, :]).max(axis=2).min())
+    if far >= FAR_COLOUR:
+        return (far - FAR_COLOUR) / 256 + 0.05
+    colours = np.unique(rgb, axis=0)
+    if len(colours) > 1 or spot.sum() < 2:
+        return 0.0
+    # One colour painted over a few pixels inside the character, and no other one-frame colour of the sheet like it
+    # (the art's own effects recur, a little recoloured, in other frames and facings).
+    d = np.abs(others - colours[0]).max(axis=1) if len(others) else np.zeros(0)
+    if ((d > 0) & (d <= KIN_COLOUR)).any():
+        return 0.0
+    return 0.05
+
+
 def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None,
                  keys: Optional[np.ndarray] = None, use_prior: bool = True) -> List[Flag]:
     """exclude: optional ``bool [R,C,h,w]`` of pixels already explained (specks)."""
@@ -296,29 +330,25 @@ def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None,
     if not by_mask:
         return []
     palette, counts, frequent, n_cols, solid, code, inverse = ctx
+    lonely_rgb = palette[sorted({v for _, vs in by_mask.values() for v in vs})]
     flags = []
-    for cid, (mask, vs) in by_mask.items():
+    for cid, (cell_mask, cell_vs) in by_mask.items():
         r, f = divmod(cid, n_cols)
-        if use_prior and natural_spot(grid, "colour", r, f, mask):
+        # Judge each spot (8-connected piece) of the cell's lonely colours on its own: a frame can hold a one-frame
+        # colour of the art's own (known to the prior) and a recoloured spot elsewhere.
+        labels, _ = label_components(cell_mask[None], 8)
+        mask = np.zeros_like(cell_mask)
+        evidence = 0.0
+        for lab in np.unique(labels[0][cell_mask]):
+            spot = labels[0] == lab
+            spot_evidence = _recoloured_evidence(grid, keys, r, f, spot, palette, frequent, use_prior, lonely_rgb)
+            if spot_evidence > 0:
+                mask |= spot
+                evidence = max(evidence, spot_evidence)
+        if not mask.any():
             continue
-        # Predict the spot from the rest of the sheet: where its surroundings recur exactly, it is drawn in the
-        # sheet's usual colours, so these pixels were recoloured here.
-        # Predict the spot from the rest of the sheet: where its surroundings recur exactly, it is drawn in the
-        # sheet's usual colours, so these pixels were recoloured here. A colour far from every frequent colour of
-        # the sheet, enclosed by the character, needs no prediction.
-        match, centre = recurrences(keys, grid, r, f, mask)
-        good = (match >= COLOUR_MATCH) & (centre != 0).all(axis=1)
-        support = int(len(np.unique(np.flatnonzero(good) // (2 * RECUR_RADIUS + 1) ** 2)))
-        far = 0
-        if frequent.any():
-            far = int(np.abs(palette[vs][:, None, :] - palette[frequent][None, :, :]).max(axis=2).min())
-        enclosed = bool(grid.alpha[r, f][dilate(mask, 1)].all())
-        if support >= 1:
-            evidence = float(match[good].max()) - COLOUR_MATCH + 0.05
-        elif far >= FAR_COLOUR and enclosed:
-            evidence = (far - FAR_COLOUR) / 256 + 0.05
-        else:
-            continue
+        spot_codes = np.unique(code[r, f][mask])
+        vs = [v for v in cell_vs if int((palette[v, 0] << 16) | (palette[v, 1] << 8) | palette[v, 2]) in spot_codes]
         ys, xs = np.nonzero(mask)
         near = dist_to_frequent = None
         if frequent.any():

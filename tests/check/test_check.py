@@ -48,6 +48,54 @@ def test_each_kind_is_found_where_it_was_injected(synth_sheet, clean_flags, kind
     assert not [fl for fl in clean_flags if (fl.row, fl.frame) in cells]
 
 
+def test_colour_spot_is_judged_apart_from_the_arts_own_one_frame_colour(synth_sheet, monkeypatch):
+    # A frame holding a one-frame colour of the art's own (the prior knows that spot) and, elsewhere, a recoloured
+    # spot: the known spot must not excuse the recoloured one, and only the recoloured pixels are reported.
+    import motionmap.check.detect as detect
+
+    rng = np.random.default_rng(0)
+    grid = sheet_grid(synth_sheet.copy(), SYNTH_LAYOUT)
+    r = int(rng.integers(len(SYNTH_LAYOUT.rows)))
+    f = int(rng.integers(1, grid.row_frames(r) - 1))
+    before = grid.cells[r, f].copy()
+    assert INJECTORS["colour"](grid, r, f, rng)
+    blob = (grid.cells[r, f] != before).any(axis=-1)
+    by, bx = np.nonzero(blob)
+    oy, ox = np.nonzero((grid.cells[r, f, ..., 3] == 255) & ~detect.dilate(blob, 3))
+    own = (int(oy[0]), int(ox[0]))
+    grid.cells[r, f][own] = (3, 251, 129, 255)  # a colour nowhere else in the sheet
+    monkeypatch.setattr(detect, "natural_spot", lambda g, kind, row, frame, pixels: bool(pixels[own]))
+    flags = [fl for fl in check_grid(grid) if fl.kind == "colour" and (fl.row, fl.frame) == (r, f)]
+    assert len(flags) == 1
+    assert set(flags[0].pixels) == set(zip(by.tolist(), bx.tolist()))
+
+
+def test_near_miss_spot_in_a_pose_found_nowhere_else(synth_sheet, monkeypatch):
+    # A pose whose surroundings recur nowhere in the sheet (recurrences find nothing): a few pixels painted in one
+    # near-miss colour are still flagged, unless another frame holds a one-frame colour like it (the art's own
+    # effect, recoloured from frame to frame); a single odd pixel alone is not enough.
+    import motionmap.check.detect as detect
+
+    monkeypatch.setattr(detect, "recurrences", lambda keys, grid, r, f, region: (np.zeros(0), np.zeros((0, 0))))
+
+    def colour_flags(paint):
+        grid = sheet_grid(synth_sheet.copy(), SYNTH_LAYOUT)
+        for (r, f, y, x), colour in paint.items():
+            grid.cells[r, f, y, x] = colour
+        return [(fl.row, fl.frame) for fl in detect.find_colours(grid)]
+
+    inside = detect.dilate(~(synth_sheet[64 * 5 : 64 * 6, 64 * 3 : 64 * 4, 3] == 255), 2)
+    ys, xs = np.nonzero(~inside)
+    y, x = int(ys[len(ys) // 2]), int(xs[len(xs) // 2])
+    base = synth_sheet[64 * 5 + y, 64 * 3 + x, :3].astype(int)
+    near = tuple(int(v) for v in np.clip(base + (20, -12, 9), 0, 255)) + (255,)
+    spot = {(5, 3, y, x): near, (5, 3, y, x + 1): near, (5, 3, y + 1, x): near}
+    assert colour_flags(spot) == [(5, 3)]
+    assert colour_flags({(5, 3, y, x): near}) == []
+    other = tuple(int(v) for v in np.clip(np.array(near[:3]) + 10, 0, 255)) + (255,)
+    assert colour_flags({**spot, (9, 2, y, x): other, (9, 2, y, x + 1): other}) == []
+
+
 def test_speck_far_from_everything_is_flagged_with_its_pixels(synth_sheet):
     grid = sheet_grid(synth_sheet.copy(), SYNTH_LAYOUT)
     assert not grid.cells[2, 3, 1:4, 1:4, 3].any()  # the corner of that cell is empty
