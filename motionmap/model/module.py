@@ -144,7 +144,6 @@ class MotionMapper(pl.LightningModule):
     def load_initial_weights(self, source: str) -> None:
         """Copy the weights of ``source`` (``"default"`` or a checkpoint path) into this model."""
         from motionmap.checkpoint import load_model
-        from motionmap.errors import MotionmapError
 
         if source == "default":
             from motionmap.retarget import DEFAULT_CHECKPOINT
@@ -358,7 +357,6 @@ class MotionMapper(pl.LightningModule):
             opt, partial(lr_factor, cfg=cfg, max_steps=max_steps, time_spent=time_spent))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
-
     def _time_spent(self) -> Optional[float]:
         """The share of the trainer's ``max_time`` spent so far in [0, 1], or None without a time limit."""
         trainer = self._trainer
@@ -378,13 +376,13 @@ def lr_factor(step: int, cfg: OptimConfig, max_steps: int,
     With ``time_spent`` (``cfg.decay_over == "time"``) the cosine's progress is the share of the time budget spent
     instead of the share of steps, so the rate reaches ``decay_to`` when ``max_time`` runs out whatever the speed."""
     factor = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
-    if time_spent is not None and cfg.decay_from is not None and step >= cfg.decay_from:
-        spent = time_spent()
-        if spent is not None:
-            return factor * (cfg.decay_to + (1.0 - cfg.decay_to) * 0.5 * (1.0 + math.cos(math.pi * spent)))
-    if cfg.decay_from is None or max_steps is None or max_steps <= cfg.decay_from or step < cfg.decay_from:
+    if cfg.decay_from is None or step < cfg.decay_from:
         return factor
-    progress = min(1.0, (step - cfg.decay_from) / (max_steps - cfg.decay_from))
+    progress = time_spent() if time_spent is not None else None
+    if progress is None:  # by steps (also the fallback of a time schedule without a time limit)
+        if max_steps is None or max_steps <= cfg.decay_from:
+            return factor
+        progress = min(1.0, (step - cfg.decay_from) / (max_steps - cfg.decay_from))
     return factor * (cfg.decay_to + (1.0 - cfg.decay_to) * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
