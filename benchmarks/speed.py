@@ -23,6 +23,9 @@ and the 1-minute load average before each section: numbers from a shared machine
 ratios, which are measured in the same process on the same frames. Each ratio also comes as a ratio of CPU time (this
 process, all its threads; training: pairs per CPU second of the training process): the work each method does, which a
 busy machine's load changes far less than the wall time (compare methods that use the same number of threads).
+Precision (``--precision``, default ``auto``): what ``motionmap retarget`` and ``motionmap train`` pick, bfloat16
+convolutions on a CPU that computes them natively (Intel AMX / AVX512-BF16; :mod:`motionmap.model.precision`), float32
+elsewhere; the table says which ran. ``--precision fp32`` measures the float32 path on any machine.
 LPC frames come from the LPC layers when found (``$MOTIONMAP_LPC_LAYERS`` or ``../shared/data/lpc``), else the
 project's synthetic sprites laid out as LPC sheets (sprite-like frames: about the same cost).
 """
@@ -41,7 +44,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = ("flow", "lpc", "synth", "paper", "smoke")
+CONFIGS = ("flow", "flow_adapt", "finetune", "lpc", "synth", "paper", "smoke")
 SECTIONS = ("retarget", "sheet", "train")
 TRAIN_TARGET = 150.0  # pairs/s on 2 CPU cores (issue 16)
 
@@ -144,8 +147,9 @@ def section_retarget(args) -> dict:
     sources = facing_rows(src_sheet)
     targets = [np.ascontiguousarray(row[0, ..., :3] * (row[0, ..., 3:] > 0)) for row in facing_rows(tgt_sheet)]
     frames = sum(len(s) for s in sources)
-    model = Retargeter.load(args.checkpoint, device=args.device, threads=args.threads)
-    model_r0 = Retargeter(model.model, args.device, RefineConfig(steps=0), threads=model.threads)
+    model = Retargeter.load(args.checkpoint, device=args.device, threads=args.threads, precision=args.precision)
+    model_r0 = Retargeter(model.model, args.device, RefineConfig(steps=0), threads=model.threads,
+                          precision=args.precision)
     dis = FlowWarpBaseline()
 
     def run(r):
@@ -157,7 +161,8 @@ def section_retarget(args) -> dict:
             "fps": {k: frames / v for k, v in secs.items()}, "ratio": secs["dis"] / secs["model"],
             "ratio_r0": secs["dis"] / secs["model_r0"], "cpu_s": cpu, "cpu_ratio": cpu["dis"] / cpu["model"],
             "cpu_ratio_r0": cpu["dis"] / cpu["model_r0"], "threads": model.threads, "cv2_threads": cv2.getNumThreads(),
-            "torch_default_threads": torch.get_num_threads(), "peak_mib": peak_mib(args.device)}
+            "torch_default_threads": torch.get_num_threads(), "peak_mib": peak_mib(args.device),
+            "precision": "bf16" if model.bf16 else "fp32"}
 
 
 def section_sheet(args) -> dict:
@@ -172,7 +177,7 @@ def section_sheet(args) -> dict:
     src_sheet, tgt_sheet, what = lpc_sheets()
     walk = {f: LPC_LAYOUT.row_index("walk", f) for f in FACINGS}
     targets = {f: np.ascontiguousarray(tgt_sheet[walk[f] * 64 : walk[f] * 64 + 64, :64]) for f in FACINGS}
-    model = Retargeter.load(args.checkpoint, device=args.device, threads=args.threads)
+    model = Retargeter.load(args.checkpoint, device=args.device, threads=args.threads, precision=args.precision)
     dis = FlowWarpBaseline()
     rows = []  # the warp's work: each row with its facing's walk frame as the reference, one pass, RGB
     for i, spec in enumerate(LPC_LAYOUT.rows):
@@ -188,7 +193,8 @@ def section_sheet(args) -> dict:
     return {"section": "sheet", "what": f"retarget --all of a {what} sheet: {len(rows)} rows, {frames} frames",
             "seconds": secs, "ratio": secs["model"] / secs["dis"], "cpu_s": cpu,
             "cpu_ratio": cpu["model"] / cpu["dis"], "threads": model.threads,
-            "cv2_threads": cv2.getNumThreads(), "peak_mib": peak_mib(args.device)}
+            "cv2_threads": cv2.getNumThreads(), "peak_mib": peak_mib(args.device),
+            "precision": "bf16" if model.bf16 else "fp32"}
 
 
 def load_config(name: str) -> dict:
@@ -204,6 +210,7 @@ def section_train(args, name: str) -> dict:
 
     from motionmap.datasets.datamodule import FramePairDataModule
     from motionmap.model.module import MotionMapper, count_parameters
+    from motionmap.model.precision import trainer_precision
 
     cfg = load_config(name)
     model_cfg = cfg.get("model", {})
@@ -214,10 +221,10 @@ def section_train(args, name: str) -> dict:
     dm = FramePairDataModule(
         data_dir=args.data, batch_size=batch, num_workers=int(data_cfg.get("num_workers", 2)), seed=0,
         backgrounds=data_cfg.get("backgrounds", "mixed"), pairs_per_epoch=batch * (steps + warmup + 2), val_pairs=0,
-        frames_on_device=cuda,
+        frames_on_device=cuda, cross_pairs=float(data_cfg.get("cross_pairs", 0.0)),
     )
     pl.seed_everything(0, verbose=False)
-    model = MotionMapper(**{k: v for k, v in model_cfg.items() if k in ("net", "loss", "optim")})
+    model = MotionMapper(**{k: v for k, v in model_cfg.items() if k in ("net", "loss", "optim", "init_from")})
     if cuda:
         model = model.to(memory_format=torch.channels_last)
         torch.cuda.reset_peak_memory_stats()
@@ -234,8 +241,10 @@ def section_train(args, name: str) -> dict:
             sync(args.device)
             Timer.t1, Timer.c1 = time.perf_counter(), time.process_time()
 
+    precision = {"bf16": "bf16-mixed", "fp32": "32-true"}.get(args.precision) or (
+        "bf16-mixed" if cuda else trainer_precision("cpu", False))  # auto: what `motionmap train` picks
     trainer = pl.Trainer(
-        accelerator="cuda" if cuda else "cpu", devices=1, precision="bf16-mixed" if cuda else "32-true",
+        accelerator="cuda" if cuda else "cpu", devices=1, precision=precision,
         max_steps=warmup + steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, limit_val_batches=0, callbacks=[Timer()],
         gradient_clip_val=cfg.get("trainer", {}).get("gradient_clip_val"),
@@ -244,7 +253,7 @@ def section_train(args, name: str) -> dict:
     pps = steps * batch / (Timer.t1 - Timer.t0)
     return {"section": "train", "config": name, "params": count_parameters(model), "batch": batch,
             "pairs_s": pps, "pairs_cpu_s": steps * batch / (Timer.c1 - Timer.c0), "ratio": pps / TRAIN_TARGET, "threads": torch.get_num_threads(),
-            "peak_mib": peak_mib(args.device)}
+            "peak_mib": peak_mib(args.device), "precision": precision}
 
 
 # ---------------------------------------------------------------------------------------------------------- main
@@ -273,7 +282,7 @@ def print_table(rows: list, device: str) -> None:
         load = f"{r['load']:.1f}"
         if r["section"] == "retarget":
             fps = r["fps"]
-            th = f"model {r['threads']}, cv2 {r['cv2_threads']}"
+            th = f"model {r['threads']} ({r['precision']}), cv2 {r['cv2_threads']}"
             print(f"| retarget, default refinement ({r['what']}) | model | {fps['model']:.0f} | "
                   f"**{r['ratio']:.2f}x** the warp's speed (CPU time: {r['cpu_ratio']:.2f}x) | {r['peak_mib']:.0f} | "
                   f"{th} | {load} |")
@@ -282,7 +291,7 @@ def print_table(rows: list, device: str) -> None:
             print(f"| the same rows | DIS flow warp | {fps['dis']:.0f} | 1 | | | |")
         elif r["section"] == "sheet":
             s = r["seconds"]
-            th = f"model {r['threads']}, cv2 {r['cv2_threads']}"
+            th = f"model {r['threads']} ({r['precision']}), cv2 {r['cv2_threads']}"
             c = r["cpu_s"]
             print(f"| {r['what']} | model {s['model']:.2f} s, warp {s['dis']:.2f} s (CPU {c['model']:.2f} s, "
                   f"{c['dis']:.2f} s) | | **{r['ratio']:.2f}x** the warp's time (CPU time: {r['cpu_ratio']:.2f}x; "
@@ -291,7 +300,7 @@ def print_table(rows: list, device: str) -> None:
             target = f"{r['ratio']:.2f}x the {TRAIN_TARGET:.0f} target" if device == "cpu" else ""
             print(f"| train `{r['config']}` ({r['params'] / 1e3:.0f}k params, batch {r['batch']}) | | "
                   f"{r['pairs_s']:.0f} pairs/s ({r['pairs_cpu_s']:.0f} per CPU second) | {target} | "
-                  f"{r['peak_mib']:.0f} | {r['threads']} | {load} |")
+                  f"{r['peak_mib']:.0f} | {r['threads']} ({r['precision']}) | {load} |")
 
 
 def main(argv=None) -> int:
@@ -302,6 +311,9 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoint", default=None, help="model for retarget/sheet (default: the shipped one)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default: motionmap.retarget.auto_threads, the free cores)")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                   help="model precision (default auto: what retarget and train pick, bf16 on a CPU with native bf16; "
+                        "auto trains bf16-mixed on CUDA)")
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds of retarget/sheet timing")
     p.add_argument("--steps", type=int, default=40, help="timed training steps (after warm-up)")
     p.add_argument("--warmup", type=int, default=5)
@@ -333,7 +345,7 @@ def main(argv=None) -> int:
     for section, config in jobs:
         cmd = [sys.executable, __file__, "--section", section, "--device", args.device, "--repeats", str(args.repeats),
                "--steps", str(args.steps), "--warmup", str(args.warmup), "--cuda-batch", str(args.cuda_batch),
-               "--data", args.data, "--configs", config or args.configs[0]]
+               "--data", args.data, "--configs", config or args.configs[0], "--precision", args.precision]
         cmd += ["--checkpoint", args.checkpoint] if args.checkpoint else []
         cmd += ["--threads", str(args.threads)] if args.threads else []
         load = os.getloadavg()[0]

@@ -47,6 +47,13 @@ def _to_float(images: np.ndarray):
     return t.movedim(-1, -3).contiguous()
 
 
+def _to_uint8(images) -> np.ndarray:
+    """``float [B,3,H,W] in [0,1]`` -> ``uint8 [B,H,W,3]``."""
+    import torch
+
+    return (images.float() * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
 MAX_AUTO_THREADS = 4  # 64x64 sprites gain little from more
 
 
@@ -120,10 +127,14 @@ class Retargeter:
 
     ``threads``: PyTorch CPU threads used inside :meth:`retarget` (the caller's setting is restored after each call);
     None picks :func:`auto_threads` once, here: the free cores, 1 on a busy machine.
+    ``precision``: ``auto`` (default) runs the network's convolutions in bfloat16 on a CPU that computes it natively
+    (Intel AMX / AVX512-BF16; about 1.3x faster retargeting, the same benchmark scores) and in float32 elsewhere;
+    ``bf16`` or ``fp32`` force one (:mod:`motionmap.model.precision`).
     """
 
     def __init__(self, model, device: str = "cpu", refine: Optional["RefineConfig"] = None, scale: str = "auto",
-                 threads: Optional[int] = None):
+                 threads: Optional[int] = None, precision: str = "auto"):
+        from motionmap.model.precision import uses_bf16
         from motionmap.model.refine import RefineConfig
 
         if scale not in SCALE_MODES:
@@ -135,24 +146,28 @@ class Retargeter:
         self.refine = RefineConfig() if refine is None else refine
         self.scale = scale
         self.threads = auto_threads() if threads is None else threads
+        self.bf16 = uses_bf16(precision, device)
 
     @classmethod
     def load(cls, path: Optional[Union[str, "os.PathLike[str]"]] = None, device: str = "cpu",
              refine: Optional["RefineConfig"] = None, scale: str = "auto",
-             threads: Optional[int] = None) -> "Retargeter":
+             threads: Optional[int] = None, precision: str = "auto") -> "Retargeter":
         """Load a checkpoint written by ``motionmap train`` (``None``: the default model shipped with the package).
 
         ``refine``: test-time flow refinement for ``motion="flow"`` models (:mod:`motionmap.model.refine`); None uses
         its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (faster, less accurate).
         ``scale``: ``"auto"`` (default) runs pixel art exported k-times upscaled (every art pixel a k x k block) at
         its art size and blows the result up again; ``"native"`` runs every input at its own size (:mod:`motionmap.scale`).
-        ``threads``: CPU threads (None: automatic, see the class).
+        ``threads``: CPU threads (None: automatic, see the class); ``precision``: see the class.
 
         Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file, and refuses (without
         running it) a checkpoint carrying pickled code; see :func:`motionmap.checkpoint.load_model`.
         """
         import torch
 
+        from motionmap.model.precision import check_precision
+
+        check_precision(precision)  # before the checkpoint is read
         if path is None:
             if not DEFAULT_CHECKPOINT.is_file():
                 raise MotionmapError("no default model shipped yet; pass --checkpoint")
@@ -164,7 +179,7 @@ class Retargeter:
         model = load_model(path).model
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
-        return cls(model, device, refine, scale, threads)
+        return cls(model, device, refine, scale, threads, precision)
 
     # retarget() itself returns RGBA for targets with a transparent background (motionmap.core checks this).
     returns_rgba = True
@@ -192,6 +207,9 @@ class Retargeter:
         ``reference`` (``uint8 [H,W,3|4]``, a frame of A, RGBA over black): the pose ``target`` is drawn in, when that is
         not ``source_frames[0]``; the motion is then ``reference -> a_t`` for every t (the same frames as prepending it
         to ``source_frames`` and dropping its own output, without computing that output).
+
+        A frame identical to the pose ``target`` is drawn in (``source_frames[0]`` or ``reference``, compared over
+        black) gets ``target`` itself, pixel for pixel, without a model pass.
         """
         from motionmap.alpha import BLACK, WHITE, has_transparent_background, is_binary_alpha, matte, over_solid
         from motionmap.palette import lock_frames, palette_for
@@ -237,6 +255,7 @@ class Retargeter:
         import torch
 
         from motionmap.model.budget import check_frame_size, frames_per_pass
+        from motionmap.model.precision import autocast
 
         height, width = source_frames.shape[1:3]
         check_frame_size(height, width, name="source_frames")
@@ -244,15 +263,22 @@ class Retargeter:
         # whatever T (the allocator keeps freed pass memory for reuse; it levels off).
         step = frames_per_pass(height, width, batch_size)
         outs = [np.empty(source_frames.shape[:3] + (3,), np.uint8) for _ in targets]  # (T, H, W, 3) each
-        with torch.inference_mode():
+        # A frame identical to the reference is the pose the target is drawn in: its answer is the target itself,
+        # pixel for pixel (the model would only redraw it), and it costs nothing.
+        with torch.inference_mode(), autocast(self.device, self.bf16):
             a0 = _to_float(source_frames[:1] if reference is None else reference[None]).to(self.device)  # (1, 3, H, W)
+            moving = np.concatenate([  # frames that differ from the reference as the model sees them (over black)
+                i + np.flatnonzero((_to_float(source_frames[i : i + step]).to(self.device) != a0).flatten(1).any(1)
+                                   .cpu().numpy()) for i in range(0, len(source_frames), step)])
             b0s = [_to_float(t[None]).to(self.device) for t in targets]  # (1, 3, H, W) each
-            for i in range(0, len(source_frames), step):
-                a_t = _to_float(source_frames[i : i + step]).to(self.device)  # (n, 3, H, W)
+            for out, b0 in zip(outs, b0s):
+                out[:] = _to_uint8(b0)
+            for i in range(0, len(moving), step):
+                frames = moving[i : i + step]
+                a_t = _to_float(source_frames[frames]).to(self.device)  # (n, 3, H, W)
                 motion = self.model.transfer_motion(a0, a_t, self.refine)
                 # The targets are one character over different backgrounds: its body is adapted to once.
                 motion = self.model.adapt_motion(motion, a0, a_t, b0s[0])
                 for out, b0 in zip(outs, b0s):
-                    pred = self.model.transfer_render(b0, motion)  # (n, 3, H, W) in [0, 1]
-                    out[i : i + step] = (pred * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+                    out[frames] = _to_uint8(self.model.transfer_render(b0, motion))  # (n, 3, H, W) in [0, 1]
         return outs

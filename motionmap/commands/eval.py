@@ -13,7 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from motionmap.commands.options import add_palette, add_refine_steps, add_scale
+from motionmap.commands.options import add_palette, add_precision, add_refine_steps, add_scale
 
 SETS = ("lpc", "synth", "ulpc")
 TRACKS = ("plain", "scene")
@@ -68,6 +68,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_refine_steps(p)
     add_scale(p)
     add_palette(p)
+    add_precision(p)
     p.add_argument("--rgba", action="store_true",
                    help="plain track only: give the checkpoints the transparent source and target (RGBA output, "
                         "scored over black) and report the share of alpha values that are 0 or 255")
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         size=parse_size(args.size) if args.size is not None else None,
         scale=args.scale,
+        precision=args.precision,
         palette=args.palette,
         rgba=args.rgba,
     )

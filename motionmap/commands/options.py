@@ -33,3 +33,12 @@ def add_palette(parser: argparse.ArgumentParser) -> None:
         help="target (default): only the target's own colours and hard alpha (0 or 255), as pixel art is drawn; "
              "off: the model's soft output (blended colours and alpha edges)",
     )
+
+
+def add_precision(parser: argparse.ArgumentParser) -> None:
+    """``--precision auto|bf16|fp32``: numeric precision of the model's passes (:mod:`motionmap.model.precision`)."""
+    parser.add_argument(
+        "--precision", choices=("auto", "bf16", "fp32"), default="auto",
+        help="auto (default): bfloat16 convolutions on a CPU that computes them natively (Intel AMX / AVX512-BF16: "
+             "faster, same scores), float32 elsewhere; bf16 or fp32 force one",
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from motionmap.commands.options import add_palette, add_refine_steps, add_scale
+from motionmap.commands.options import add_palette, add_precision, add_refine_steps, add_scale
 from motionmap.errors import MotionmapError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -64,6 +64,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_refine_steps(p)
     add_scale(p)
     add_palette(p)
+    add_precision(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for the model (default: the free cores, at most 4, and 1 on a busy machine, "
                         "where extra threads slow it down many times; see benchmarks/speed.py)")
@@ -148,11 +149,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_retargeter(args):
-    """The model of --checkpoint, --device, --refine-steps, --scale and --threads (:func:`motionmap.core.load_retargeter`)."""
+    """The model of --checkpoint, --device, --refine-steps, --scale, --threads and --precision
+    (:func:`motionmap.core.load_retargeter`)."""
     from motionmap.core import load_retargeter
 
     return load_retargeter(args.checkpoint, device=args.device, refine_steps=args.refine_steps, scale=args.scale,
-                           threads=args.threads)
+                           threads=args.threads, precision=args.precision)
 
 
 def _tag_name(args: argparse.Namespace) -> str:

@@ -30,6 +30,7 @@ from motionmap.eval.testsets import (
 )
 from motionmap.io import write_png
 from motionmap.io.atomic import atomic_dir
+from motionmap.model.precision import check_precision
 from motionmap.palette import DEFAULT_PALETTE, PALETTE_MODES, check_palette
 
 BASELINES = ("identity", "analogy", "flow")
@@ -52,7 +53,8 @@ class EvalConfig:
     ``scale``: the checkpoints' pixel-scale mode (``auto`` or ``native``, :mod:`motionmap.scale`); ``palette``:
     the checkpoints' palette lock (:mod:`motionmap.palette`: ``target``, the default output, or ``off``);
     ``rgba``: an RGBA run (plain track only: checkpoints get the transparent inputs and are scored over black; see
-    :mod:`motionmap.eval.runner`).
+    :mod:`motionmap.eval.runner`); ``precision``: the checkpoints' numeric precision (``auto``, ``bf16`` or
+    ``fp32``, :mod:`motionmap.model.precision`).
     """
 
     set: str = "lpc"
@@ -71,6 +73,7 @@ class EvalConfig:
     scale: str = "auto"
     palette: str = DEFAULT_PALETTE
     rgba: bool = False
+    precision: str = "auto"
 
     def __post_init__(self):
         if self.set not in SETS and not is_dataset_dir(self.set):
@@ -93,6 +96,7 @@ class EvalConfig:
         if not isinstance(self.palette, str):
             raise MotionmapError(f"--palette {self.palette!r}: choose one of {', '.join(PALETTE_MODES)}")
         check_palette(self.palette)
+        check_precision(self.precision)
         if self.rgba and self.track != "plain":
             raise MotionmapError(f"--rgba: RGBA runs use the plain track (transparent sprites over black), not "
                                  f"{self.track!r}; drop --rgba or use --track plain")
@@ -147,10 +151,10 @@ def _method_names(paths: Sequence[Path]) -> List[str]:
 
 def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
                             refine_steps: Optional[int] = None, scale: str = "auto",
-                            palette: str = DEFAULT_PALETTE) -> List[Method]:
+                            palette: str = DEFAULT_PALETTE, precision: str = "auto") -> List[Method]:
     """Each checkpoint through :func:`motionmap.core.load_retargeter` (``device``, ``refine_steps``, ``scale``),
     run with ``retarget(..., palette=palette)``; any failure is a one-line :class:`MotionmapError`. ``refine_steps``,
-    ``scale``, ``palette``: see :class:`EvalConfig`."""
+    ``scale``, ``palette``, ``precision``: see :class:`EvalConfig`."""
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.exists():
@@ -167,7 +171,8 @@ def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
     methods = []
     for p, name in zip(paths, _method_names(paths)):
         try:
-            retargeter = load_retargeter(str(p), device=dev, refine_steps=refine_steps, scale=scale)
+            retargeter = load_retargeter(str(p), device=dev, refine_steps=refine_steps, scale=scale,
+                                          precision=precision)
         except MotionmapError:
             raise
         except Exception as e:  # noqa: BLE001 - a bad checkpoint must not end in a traceback
@@ -184,7 +189,7 @@ def evaluate(config: EvalConfig) -> EvalOutput:
     """Run the benchmark of ``config``: checkpoints load first (fail fast), then the test set, then every method."""
     start = time.perf_counter()
     models = load_checkpoint_methods(config.checkpoints, config.device, config.refine_steps, config.scale,
-                                     config.palette)
+                                     config.palette, config.precision)
     methods, notes = baseline_methods(config.baselines)
     for note in notes:
         print(f"motionmap: note: {note}", file=sys.stderr)
@@ -223,6 +228,7 @@ def write_outputs(
         "refine_steps": _refine_steps_used(config),
         "scale": config.scale,
         "palette": config.palette if config.checkpoints else None,
+        "precision": config.precision if config.checkpoints else None,
         "rgba": config.rgba,
         "grid_cases": sorted(result.grid),
         "command": command,

@@ -87,7 +87,7 @@ class TestFrameSizeLimit:
 
 class TestChunking:
     def test_chunked_passes_give_the_unchunked_result(self, tiny, monkeypatch):
-        frames = np.random.default_rng(1).integers(0, 256, (5, 32, 32, 3), np.uint8)
+        frames = np.random.default_rng(1).integers(0, 256, (6, 32, 32, 3), np.uint8)  # frame 0 is the target's pose
         # palette="off": the model's own numbers (palette lock may snap a 1-step rounding difference elsewhere).
         whole = tiny.retarget(frames, frames[0], batch_size=64, palette="off")
         seen = []

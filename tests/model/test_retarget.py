@@ -194,3 +194,28 @@ def test_a_checkpoint_with_a_target_adaptor_retargets_and_its_adaptor_is_used(tm
     moved = Retargeter.load(path).retarget(src, tgt, palette="off")
     assert moved.shape == (4, 32, 32, 3)
     assert not np.array_equal(moved, shipped.retarget(src, tgt, palette="off"))
+
+
+def test_frames_in_the_targets_pose_are_the_target_itself(monkeypatch):
+    """A frame identical to the pose the target is drawn in (frame 0, or the reference) comes back as the target,
+    pixel for pixel, RGB and RGBA, and only the other frames go through the model."""
+    from motionmap.synth import render_animation, sample_character
+
+    r = Retargeter.load(threads=1)
+    source = render_animation(sample_character(1), "walk", "left")  # uint8 [T,64,64,4], transparent background
+    target = render_animation(sample_character(2), "walk", "left")[0]
+    frames = np.concatenate([source[:3], source[:1]])  # the pose again at the end
+    seen = []
+    motion = r.model.transfer_motion
+    monkeypatch.setattr(r.model, "transfer_motion", lambda a0, a_t, *a: seen.append(len(a_t)) or motion(a0, a_t, *a))
+    rgba = r.retarget(frames, target)
+    assert rgba.shape == (4, 64, 64, 4) and seen == [2]
+    for t in (0, 3):
+        np.testing.assert_array_equal(rgba[t], target)
+    assert not np.array_equal(rgba[1], target)
+    rgb = r.retarget(frames[..., :3], target[..., :3])
+    np.testing.assert_array_equal(rgb[0], target[..., :3])
+    np.testing.assert_array_equal(rgb[3], target[..., :3])
+    seen.clear()
+    still = r.retarget(source[:1].repeat(5, 0), target, reference=source[0, ..., :3])  # RGB reference, RGBA frames
+    assert seen == [] and (still == target).all()
