@@ -130,10 +130,14 @@ class Retargeter:
     ``precision``: ``auto`` (default) runs the network's convolutions in bfloat16 on a CPU that computes it natively
     (Intel AMX / AVX512-BF16; about 1.3x faster retargeting, the same benchmark scores) and in float32 elsewhere;
     ``bf16`` or ``fp32`` force one (:mod:`motionmap.model.precision`).
+    ``appear``: ``source`` (default) redraws the pixels that come into view in the source's frames (a limb swinging
+    out from behind the body), which the target has no pixels for, in the target's colours for the source's colours
+    there (:mod:`motionmap.appear`); ``off`` leaves them to the model.
     """
 
     def __init__(self, model, device: str = "cpu", refine: Optional["RefineConfig"] = None, scale: str = "auto",
-                 threads: Optional[int] = None, precision: str = "auto"):
+                 threads: Optional[int] = None, precision: str = "auto", appear: str = "source"):
+        from motionmap.appear import check_appear
         from motionmap.model.precision import uses_bf16
         from motionmap.model.refine import RefineConfig
 
@@ -147,27 +151,30 @@ class Retargeter:
         self.scale = scale
         self.threads = auto_threads() if threads is None else threads
         self.bf16 = uses_bf16(precision, device)
+        self.appear = check_appear(appear, "appear")
 
     @classmethod
     def load(cls, path: Optional[Union[str, "os.PathLike[str]"]] = None, device: str = "cpu",
              refine: Optional["RefineConfig"] = None, scale: str = "auto",
-             threads: Optional[int] = None, precision: str = "auto") -> "Retargeter":
+             threads: Optional[int] = None, precision: str = "auto", appear: str = "source") -> "Retargeter":
         """Load a checkpoint written by ``motionmap train`` (``None``: the default model shipped with the package).
 
         ``refine``: test-time flow refinement for ``motion="flow"`` models (:mod:`motionmap.model.refine`); None uses
         its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (faster, less accurate).
         ``scale``: ``"auto"`` (default) runs pixel art exported k-times upscaled (every art pixel a k x k block) at
         its art size and blows the result up again; ``"native"`` runs every input at its own size (:mod:`motionmap.scale`).
-        ``threads``: CPU threads (None: automatic, see the class); ``precision``: see the class.
+        ``threads``: CPU threads (None: automatic, see the class); ``precision``, ``appear``: see the class.
 
         Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file, and refuses (without
         running it) a checkpoint carrying pickled code; see :func:`motionmap.checkpoint.load_model`.
         """
         import torch
 
+        from motionmap.appear import check_appear
         from motionmap.model.precision import check_precision
 
         check_precision(precision)  # before the checkpoint is read
+        check_appear(appear, "appear")
         if path is None:
             if not DEFAULT_CHECKPOINT.is_file():
                 raise MotionmapError("no default model shipped yet; pass --checkpoint")
@@ -179,7 +186,7 @@ class Retargeter:
         model = load_model(path).model
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
-        return cls(model, device, refine, scale, threads, precision)
+        return cls(model, device, refine, scale, threads, precision, appear)
 
     # retarget() itself returns RGBA for targets with a transparent background (motionmap.core checks this).
     returns_rgba = True
@@ -254,6 +261,7 @@ class Retargeter:
         (``adapt_motion``, a no-op without a target adaptor) and rendered onto every target (``transfer_render``)."""
         import torch
 
+        from motionmap.appear import appearing_mask, colour_correspondence, paint_appearing
         from motionmap.model.budget import check_frame_size, frames_per_pass
         from motionmap.model.precision import autocast
 
@@ -273,12 +281,18 @@ class Retargeter:
             b0s = [_to_float(t[None]).to(self.device) for t in targets]  # (1, 3, H, W) each
             for out, b0 in zip(outs, b0s):
                 out[:] = _to_uint8(b0)
+            # A's colour -> each target's colour, for the pixels that come into view (motionmap.appear)
+            colours = [colour_correspondence(_to_uint8(a0)[0], o[0]) for o in outs] if self.appear == "source" else None
             for i in range(0, len(moving), step):
                 frames = moving[i : i + step]
                 a_t = _to_float(source_frames[frames]).to(self.device)  # (n, 3, H, W)
                 motion = self.model.transfer_motion(a0, a_t, self.refine)
+                appearing = appearing_mask(a0, a_t, motion.pixel_grid).cpu().numpy() if colours else None  # (n, H, W)
                 # The targets are one character over different backgrounds: its body is adapted to once.
                 motion = self.model.adapt_motion(motion, a0, a_t, b0s[0])
-                for out, b0 in zip(outs, b0s):
-                    out[frames] = _to_uint8(self.model.transfer_render(b0, motion))  # (n, 3, H, W) in [0, 1]
+                for k, (out, b0) in enumerate(zip(outs, b0s)):
+                    rendered = _to_uint8(self.model.transfer_render(b0, motion))  # (n, H, W, 3)
+                    if colours:
+                        rendered = paint_appearing(rendered, _to_uint8(a_t), appearing, colours[k])
+                    out[frames] = rendered
         return outs

@@ -13,7 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from motionmap.commands.options import add_palette, add_precision, add_refine_steps, add_scale
+from motionmap.commands.options import add_appear, add_palette, add_precision, add_refine_steps, add_scale
 
 SETS = ("lpc", "synth", "ulpc")
 TRACKS = ("plain", "scene")
@@ -69,6 +69,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_scale(p)
     add_palette(p)
     add_precision(p)
+    add_appear(p)
     p.add_argument("--rgba", action="store_true",
                    help="plain track only: give the checkpoints the transparent source and target (RGBA output, "
                         "scored over black) and report the share of alpha values that are 0 or 255")
@@ -115,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         size=parse_size(args.size) if args.size is not None else None,
         scale=args.scale,
         precision=args.precision,
+        appear=args.appear,
         palette=args.palette,
         rgba=args.rgba,
     )

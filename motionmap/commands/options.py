@@ -35,6 +35,17 @@ def add_palette(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_appear(parser: argparse.ArgumentParser) -> None:
+    """``--appear source|off``: pixels that come into view in the source, in the target's colours
+    (:mod:`motionmap.appear`)."""
+    parser.add_argument(
+        "--appear", choices=("source", "off"), default="source",
+        help="source (default): pixels that come into view in the source's frames (a limb from behind the body), "
+             "which the target has no pixels for, are drawn in the target's colours for the source's colours there; "
+             "off: left to the model",
+    )
+
+
 def add_precision(parser: argparse.ArgumentParser) -> None:
     """``--precision auto|bf16|fp32``: numeric precision of the model's passes (:mod:`motionmap.model.precision`)."""
     parser.add_argument(

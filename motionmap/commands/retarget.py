@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from motionmap.commands.options import add_palette, add_precision, add_refine_steps, add_scale
+from motionmap.commands.options import add_appear, add_palette, add_precision, add_refine_steps, add_scale
 from motionmap.errors import MotionmapError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -65,6 +65,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_scale(p)
     add_palette(p)
     add_precision(p)
+    add_appear(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for the model (default: the free cores, at most 4, and 1 on a busy machine, "
                         "where extra threads slow it down many times; see benchmarks/speed.py)")
@@ -149,12 +150,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_retargeter(args):
-    """The model of --checkpoint, --device, --refine-steps, --scale, --threads and --precision
+    """The model of --checkpoint, --device, --refine-steps, --scale, --threads, --precision and --appear
     (:func:`motionmap.core.load_retargeter`)."""
     from motionmap.core import load_retargeter
 
     return load_retargeter(args.checkpoint, device=args.device, refine_steps=args.refine_steps, scale=args.scale,
-                           threads=args.threads, precision=args.precision)
+                           threads=args.threads, precision=args.precision, appear=args.appear)
 
 
 def _tag_name(args: argparse.Namespace) -> str:

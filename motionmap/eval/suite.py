@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
+from motionmap.appear import check_appear
 from motionmap.core import is_device, load_retargeter, resolve_device
 from motionmap.errors import MotionmapError
 from motionmap.eval.baselines import FlowWarpBaseline, IdentityBaseline, PixelAnalogyBaseline, flow_available
@@ -54,7 +55,8 @@ class EvalConfig:
     the checkpoints' palette lock (:mod:`motionmap.palette`: ``target``, the default output, or ``off``);
     ``rgba``: an RGBA run (plain track only: checkpoints get the transparent inputs and are scored over black; see
     :mod:`motionmap.eval.runner`); ``precision``: the checkpoints' numeric precision (``auto``, ``bf16`` or
-    ``fp32``, :mod:`motionmap.model.precision`).
+    ``fp32``, :mod:`motionmap.model.precision`); ``appear``: the checkpoints' appearing-pixel colours (``source``
+    or ``off``, :mod:`motionmap.appear`).
     """
 
     set: str = "lpc"
@@ -74,6 +76,7 @@ class EvalConfig:
     palette: str = DEFAULT_PALETTE
     rgba: bool = False
     precision: str = "auto"
+    appear: str = "source"
 
     def __post_init__(self):
         if self.set not in SETS and not is_dataset_dir(self.set):
@@ -97,6 +100,7 @@ class EvalConfig:
             raise MotionmapError(f"--palette {self.palette!r}: choose one of {', '.join(PALETTE_MODES)}")
         check_palette(self.palette)
         check_precision(self.precision)
+        check_appear(self.appear)
         if self.rgba and self.track != "plain":
             raise MotionmapError(f"--rgba: RGBA runs use the plain track (transparent sprites over black), not "
                                  f"{self.track!r}; drop --rgba or use --track plain")
@@ -151,10 +155,11 @@ def _method_names(paths: Sequence[Path]) -> List[str]:
 
 def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
                             refine_steps: Optional[int] = None, scale: str = "auto",
-                            palette: str = DEFAULT_PALETTE, precision: str = "auto") -> List[Method]:
+                            palette: str = DEFAULT_PALETTE, precision: str = "auto",
+                            appear: str = "source") -> List[Method]:
     """Each checkpoint through :func:`motionmap.core.load_retargeter` (``device``, ``refine_steps``, ``scale``),
     run with ``retarget(..., palette=palette)``; any failure is a one-line :class:`MotionmapError`. ``refine_steps``,
-    ``scale``, ``palette``, ``precision``: see :class:`EvalConfig`."""
+    ``scale``, ``palette``, ``precision``, ``appear``: see :class:`EvalConfig`."""
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.exists():
@@ -172,7 +177,7 @@ def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
     for p, name in zip(paths, _method_names(paths)):
         try:
             retargeter = load_retargeter(str(p), device=dev, refine_steps=refine_steps, scale=scale,
-                                          precision=precision)
+                                          precision=precision, appear=appear)
         except MotionmapError:
             raise
         except Exception as e:  # noqa: BLE001 - a bad checkpoint must not end in a traceback
@@ -189,7 +194,7 @@ def evaluate(config: EvalConfig) -> EvalOutput:
     """Run the benchmark of ``config``: checkpoints load first (fail fast), then the test set, then every method."""
     start = time.perf_counter()
     models = load_checkpoint_methods(config.checkpoints, config.device, config.refine_steps, config.scale,
-                                     config.palette, config.precision)
+                                     config.palette, config.precision, config.appear)
     methods, notes = baseline_methods(config.baselines)
     for note in notes:
         print(f"motionmap: note: {note}", file=sys.stderr)
@@ -229,6 +234,7 @@ def write_outputs(
         "scale": config.scale,
         "palette": config.palette if config.checkpoints else None,
         "precision": config.precision if config.checkpoints else None,
+        "appear": config.appear if config.checkpoints else None,
         "rgba": config.rgba,
         "grid_cases": sorted(result.grid),
         "command": command,

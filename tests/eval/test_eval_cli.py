@@ -73,7 +73,7 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
             palettes.add(palette)
             return super().retarget(source_frames, target)
 
-    def fake_load(path, device="cpu", refine=None, scale="auto", threads=None, precision="auto"):
+    def fake_load(path, device="cpu", refine=None, scale="auto", threads=None, precision="auto", appear="source"):
         loaded.append((str(path), device, refine.steps, scale))
         return StubModel()
 

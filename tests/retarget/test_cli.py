@@ -14,13 +14,14 @@ def listing(folder):
 
 def check_rgba_result(frames: np.ndarray):
     """A character with a transparent background: binary alpha (the target is pixel art), corners transparent,
-    an opaque area near the target's (an untrained motion estimate is rough, so within 50%)."""
+    an opaque area near the target's (an untrained motion estimate is rough, and the pixels it leaves unexplained are
+    drawn in too, motionmap.appear: within 75%)."""
     assert frames.shape[-1] == 4
     alpha = frames[..., 3]
     assert set(np.unique(alpha)) == {0, 255}
     assert (alpha[:, :2, :2] == 0).all() and (alpha[:, -2:, -2:] == 0).all()
     area = (character()[..., 3] > 0).sum()
-    assert np.all(np.abs((alpha > 0).sum(axis=(1, 2)) - area) < 0.5 * area)  # not empty, not all opaque
+    assert np.all(np.abs((alpha > 0).sum(axis=(1, 2)) - area) < 0.75 * area)  # not empty, not all opaque
 
 
 class TestSourceForms:
