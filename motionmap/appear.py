@@ -6,18 +6,19 @@ colours. Where A and B are drawn in the same pose (``a_0`` and ``b_0``, the prem
 share give a colour correspondence, A's skin to B's skin, A's sleeve to B's sleeve; so each appearing pixel of
 ``a_t`` is redrawn in B's colour for it:
 
-- :func:`colour_correspondence`: for each colour of ``a_0``'s character (pixels other than black, the composited
-  background), the colour ``b_0`` has most often at the same pixels, kept when it is at least half of them (a
-  consistent correspondence; two bodies that do not overlap give none).
+- :func:`colour_correspondence`: for each colour of ``a_0``, the colour ``b_0`` has most often at the same pixels,
+  kept when it is at least half of them (a consistent correspondence; two bodies that do not overlap give none).
+  The background maps too: where A's limb has moved away, a transparent (black) background of A's shows B's
+  background there.
 - :func:`appearing_mask` (torch): pixels of ``a_t`` that ``a_0`` moved by A's own motion misses by more than
   ``threshold`` in some channel (values in [0, 1]): what came into view.
 - :func:`paint_appearing`: every appearing pixel whose ``a_t`` colour has a correspondence takes B's colour; all other
   pixels keep the model's output.
 
-On the validation seeds (``motionmap eval --set ... --seed 1``) it took the shipped model from 34.5 to 26.6 SSE per
-image on ``lpc`` plain, 48.7 to 37.8 on ``lpc`` scene, 49.6 to 40.6 at 32x32 and 63.2 to 61.0 on ``ulpc`` (where
-transfers between the two body types, whose poses do not line up pixel for pixel, lost 0.2 and 0.8); the README's
-Results give the test sets. Colours come from ``b_0`` itself, so the output stays
+On the validation seeds (``motionmap eval --set ... --seed 1``) it took the shipped model from 34.5 to 26.3 SSE per
+image on ``lpc`` plain, 48.7 to 37.8 on ``lpc`` scene, 49.6 to 40.2 at 32x32 and 63.2 to 60.9 on ``ulpc`` (where
+transfers between the two body types, whose poses do not line up pixel for pixel, gain least); docs/RESEARCH.md has
+the choices, the README's Results the test sets. Colours come from ``b_0`` itself, so the output stays
 palette-true. Arrays are ``uint8 [...,3]`` images (RGBA composited over black beforehand).
 """
 
@@ -75,8 +76,6 @@ def colour_correspondence(a0: np.ndarray, b0: np.ndarray, min_share: float = MIN
     if a0.shape != b0.shape:
         raise ValueError(f"colour_correspondence: frames of {a0.shape} and {b0.shape}; they must be one size")
     ka, kb = _keys(a0).ravel(), _keys(b0).ravel()
-    character = ka != 0
-    ka, kb = ka[character], kb[character]
     if ka.size == 0:
         return ColourCorrespondence(np.zeros(0, np.int64), np.zeros((0, 3), np.uint8))
     pairs, counts = np.unique(np.stack([ka, kb], 1), axis=0, return_counts=True)  # sorted by A colour, then B

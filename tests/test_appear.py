@@ -11,7 +11,7 @@ from motionmap.retarget import Retargeter
 RED, GREEN, BLUE, GREY = (200, 0, 0), (0, 180, 0), (0, 0, 255), (90, 90, 90)
 
 
-def test_correspondence_keeps_consistent_colours_only_and_ignores_the_black_background():
+def test_correspondence_keeps_consistent_colours_only_and_maps_the_background_too():
     a0 = np.zeros((6, 6, 3), np.uint8)
     b0 = np.zeros((6, 6, 3), np.uint8)
     a0[0, :4] = RED
@@ -21,14 +21,14 @@ def test_correspondence_keeps_consistent_colours_only_and_ignores_the_black_back
     b0[1, 0], b0[1, 1] = RED, BLUE  # grey -> red or blue, half each: half is enough
     a0[2, :3] = BLUE
     b0[2, 0], b0[2, 1], b0[2, 2] = RED, GREEN, GREY  # blue -> three colours, a third each: dropped
-    b0[5, 5] = RED  # B's pixel over A's black background: no correspondence from black
+    b0[5, 5] = RED  # one of B's pixels over A's black background: black still maps to black
     c = colour_correspondence(a0, b0)
     found, colours = c.lookup(np.array([[RED, BLUE, (0, 0, 0), (1, 2, 3)]], np.uint8))
-    assert found.tolist() == [[True, False, False, False]]
-    assert tuple(colours[0, 0]) == GREEN
+    assert found.tolist() == [[True, False, True, False]]
+    assert tuple(colours[0, 0]) == GREEN and tuple(colours[0, 2]) == (0, 0, 0)
     assert c.lookup(np.array([[GREY]], np.uint8))[0].tolist() == [[True]]
     assert colour_correspondence(a0, b0, min_share=0.6).lookup(np.array([[GREY]], np.uint8))[0].tolist() == [[False]]
-    empty = colour_correspondence(np.zeros((6, 6, 3), np.uint8), b0)
+    empty = colour_correspondence(np.zeros((0, 6, 3), np.uint8), np.zeros((0, 6, 3), np.uint8))
     assert not empty.lookup(a0)[0].any()
 
 
@@ -60,7 +60,7 @@ def test_unknown_appear_mode_is_a_one_line_error(bad):
 def test_retargeter_paints_the_pixels_that_come_into_view_in_the_targets_colours():
     """A walk of one synthetic character onto another: with ``appear="source"`` (the default) the frames differ from
     ``"off"`` only where the source's own motion leaves pixels unexplained, and every pixel it changed is one of the
-    target's colours (for an RGBA target: opaque)."""
+    target's colours, opaque, or the target's transparent background (where the source's limb has moved away)."""
     from motionmap.synth import render_animation, sample_character
 
     source = render_animation(sample_character(5), "attack", "right")  # uint8 [T,64,64,4]
@@ -71,7 +71,9 @@ def test_retargeter_paints_the_pixels_that_come_into_view_in_the_targets_colours
     changed = (a != b).any(-1)
     assert changed.any()
     palette = {tuple(c) for c in target[target[..., 3] > 0][:, :3]}
-    assert all(tuple(c) in palette for c in a[changed][:, :3]) and (a[changed][:, 3] == 255).all()
+    opaque = a[changed][:, 3] == 255
+    assert opaque.any() and all(tuple(c) in palette for c in a[changed][opaque][:, :3])
+    assert (a[changed][~opaque][:, 3] == 0).all()
     rgb_on, rgb_off = on.retarget(source[..., :3], target[..., :3]), off.retarget(source[..., :3], target[..., :3])
     assert (rgb_on != rgb_off).any()
 
