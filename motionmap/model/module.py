@@ -53,14 +53,16 @@ class Losses(NamedTuple):
     """Scalar losses of one step; ``total`` is the weighted sum that is optimised. ``motion`` (not optimised) is the
     mean |grid - identity| in normalised units: near 0 means the transform collapsed to "no motion". ``flow``: the
     weighted flow terms (warp + smooth + static) for motion="flow", else 0. ``cross``: the target adaptor's pixel
-    loss on the partner's next frame (batches with partners and a model with an adaptor), else 0."""
+    loss on the partner's next frame (batches with partners and a model with an adaptor), else 0. ``pixel``,
+    ``latent``, ``background`` and ``flow`` are None in a training step of ``optim.train: adapt`` (the frozen
+    network's own losses train nothing there, so they are not computed; validation still reports them)."""
 
     total: Tensor
-    pixel: Tensor
-    latent: Tensor
-    background: Tensor
+    pixel: Optional[Tensor]
+    latent: Optional[Tensor]
+    background: Optional[Tensor]
     motion: Tensor
-    flow: Tensor
+    flow: Optional[Tensor]
     cross: Tensor
 
 
@@ -75,6 +77,12 @@ def _pair(batch: Any) -> tuple:
 def check_images(name: str, images: Tensor) -> None:
     if images.dim() != 4 or images.shape[1] != 3 or min(images.shape[2:]) < MIN_FRAME_SIDE:
         raise ValueError(f"{name}: expected float [B,3,H,W] with H, W >= {MIN_FRAME_SIDE}, got {tuple(images.shape)}")
+
+
+def _moved(t: Motion) -> Tensor:
+    """Mean |latent grid - identity| of a motion (normalised units): near 0 means it collapsed to "no motion"."""
+    h, w = t.latent_grid.shape[1:3]
+    return (t.latent_grid.detach().float() - motion.base_grid(h, w, t.latent_grid.device)).abs().mean()
 
 
 def pad_to_cell(images: Tensor) -> Tensor:
@@ -251,6 +259,8 @@ class MotionMapper(pl.LightningModule):
             check_training_batch(x.shape[0], x.shape[2], x.shape[3])
         # Losses are taken on the padded frames: the repeated edge is still, so it only adds easy pixels.
         x, x_next = pad_to_cell(x), pad_to_cell(x_next)
+        if self.training and self.optim_cfg.train == "adapt":
+            return self._adapt_step(batch, x, x_next)
         feats = self.f(torch.cat([x, x_next]))  # (2B, C, h, w)
         fx, fxn = feats.chunk(2)
         bgs = self.h(torch.cat([x, x_next]))
@@ -274,12 +284,19 @@ class MotionMapper(pl.LightningModule):
         if self.adapt is not None and y is not None:
             l_cross = self.cross_loss(x, x_next, pad_to_cell(y), pad_to_cell(y_next), t)
             total = total + cfg.cross * l_cross
-        elif self.optim_cfg.train == "adapt" and self.training:
+        return Losses(total, l_pix, l_lat, l_bg, _moved(t), l_flow.detach(), l_cross.detach())
+
+    def _adapt_step(self, batch: Any, x: Tensor, x_next: Tensor) -> Losses:
+        """A training step of ``optim.train: adapt``: A's motion from the frozen network (no graph), then only the
+        adaptor's loss on the partners. x, x_next ``float [B,3,H,W]``, padded to whole cells."""
+        y, y_next = getattr(batch, "y", None), getattr(batch, "y_next", None)
+        if self.adapt is None or y is None:
             raise MotionmapError("optim.train adapt: the batches have no partner characters; set data.cross_pairs > 0")
-        h, w = t.latent_grid.shape[1:3]
-        ident = motion.base_grid(h, w, x.device)
-        moved = (t.latent_grid.detach().float() - ident).abs().mean()
-        return Losses(total, l_pix, l_lat, l_bg, moved, l_flow.detach(), l_cross.detach())
+        with torch.no_grad():
+            fx, fxn = self.f(torch.cat([x, x_next])).chunk(2)
+            t = self.transform(fx, fxn, x, x_next)
+        l_cross = self.cross_loss(x, x_next, pad_to_cell(y), pad_to_cell(y_next), t)
+        return Losses(self.loss_cfg.cross * l_cross, None, None, None, _moved(t), None, l_cross.detach())
 
     def cross_loss(self, a0: Tensor, a_t: Tensor, b0: Tensor, b_t: Tensor, t: Motion) -> Tensor:
         """The target adaptor's loss on a partner: render ``b_t`` from ``b0`` with A's motion ``t`` (of ``a0 -> a_t``)
@@ -293,6 +310,8 @@ class MotionMapper(pl.LightningModule):
     def _log_losses(self, stage: str, out: Losses, batch_size: int) -> None:
         on_step = stage == "train"
         for name, value in out._asdict().items():
+            if value is None:
+                continue
             key = f"{stage}/loss" if name == "total" else f"{stage}/{'motion' if name == 'motion' else 'loss_' + name}"
             self.log(key, value.detach(), on_step=on_step, on_epoch=not on_step, prog_bar=name == "total",
                      batch_size=batch_size, sync_dist=not on_step)

@@ -273,6 +273,15 @@ class TestTargetAdaptor:
         changed = {k for k, v in m.state_dict().items() if not torch.equal(v, before[k])}
         assert changed and all(k.startswith("adapt.") for k in changed)
         assert "adapt.out.weight" in changed
+        # The frozen network's own losses are not computed in training (they would train nothing); the total is the
+        # adaptor's; validation reports every loss.
+        assert out.pixel is None and out.latent is None and out.background is None and out.flow is None
+        assert torch.allclose(out.total, m.loss_cfg.cross * out.cross)
+        m.eval()
+        with torch.no_grad():
+            val = m.model_step(batch)
+        assert all(v is not None for v in val) and float(val.pixel) > 0
+        assert float(val.total) > m.loss_cfg.cross * float(val.cross)
 
     def test_adaptor_needs_partners_and_the_flow_form(self):
         from motionmap.datasets import FramePair
