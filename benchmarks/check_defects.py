@@ -5,10 +5,11 @@ Clean sheets are characters the project never trains on: Universal LPC character
 (``motionmap.lpc.sample_recipes(held_out="require")``). Each clean sheet is checked as is (every flag is a false
 alarm), then again with one defect of each kind (hole, speck, shift, order, colour) injected at a random frame of a
 random row, each kind in a different animation. A flag is a hit when its cell is one the defect made wrong and its
-kind is the defect's kind. Layer shifts (``--layers``): one Universal LPC layer (not the body) moved 1-3 px in one
-frame, checked with the layer sheets beside the composed sheet.
+kind is the defect's kind. Layer shifts (``--layers``, :func:`layer_shift_benchmark`): ``--layer-sheets`` Universal
+LPC characters of the same split, drawn apart from the sheets above, each checked as layer sheets as is, then with
+one layer (not the body) moved 1-3 px in one frame where both it and the body are drawn.
 
-    python benchmarks/check_defects.py --ulpc ULPC_TREE --lpc LPC_LAYERS --sheets 30 --layer-sheets 10
+    python benchmarks/check_defects.py --ulpc ULPC_TREE --lpc LPC_LAYERS --sheets 30 --layer-sheets 40
 
 Prints precision and recall per kind, false alarms per clean sheet and seconds per sheet.
 """
@@ -100,6 +101,68 @@ def inject_all(sheet: np.ndarray, rng: np.random.Generator):
     return out, truth
 
 
+def layer_cases(ulpc: Path, n: int, seed: int, split: str):
+    """``n`` held-out Universal LPC characters of ``split`` as their layer sheets: yields (name, {slot: sheet})."""
+    from motionmap.ulpc import UlpcLayers, sample_ulpc_recipes
+
+    if not n:
+        return
+    layers = UlpcLayers(ulpc)
+    recipes = _draw_split(lambda k, **kw: sample_ulpc_recipes(layers, k, **kw), n, seed, SPLITS[split])
+    for i, r in enumerate(recipes):
+        yield f"ulpc{i}", {slot: layers.sheet(rel) for slot, rel in r.layers()}
+
+
+def inject_layer_shift(layer_sheets: dict, rng: np.random.Generator):
+    """Move one layer (not the body) 1-3 px in one frame where both it and the body are drawn.
+
+    Returns (layer sheets with the moved one, its name, [cell])."""
+    names = [k for k in layer_sheets if k != "body"]
+    which = names[int(rng.integers(len(names)))]
+    grid = sheet_grid(layer_sheets[which].copy(), LPC_LAYOUT)
+    body = sheet_grid(layer_sheets["body"], LPC_LAYOUT)
+    cells = np.argwhere(grid.valid & body.valid)
+    for _ in range(50):
+        r, f = (int(v) for v in cells[int(rng.integers(len(cells)))])
+        moved = inject_shift(grid, r, f, rng)
+        if moved:
+            out = dict(layer_sheets)
+            out[which] = grid.cells.transpose(0, 2, 1, 3, 4).reshape(layer_sheets[which].shape)
+            return out, which, moved
+    raise SystemExit(f"could not move layer {which} in any frame")
+
+
+def layer_shift_benchmark(ulpc: Path, n: int, seed: int, split: str, verbose: bool = True) -> dict:
+    """Layer shifts, checked with ``--layers`` (:func:`motionmap.check.sheets.check_layers`): ``n`` clean layered
+    characters of ``split`` (their own draw and random stream, so the count does not change the other kinds' cases),
+    each checked as is (every layer flag is a false alarm), then with one layer moved in one frame."""
+    rng = np.random.default_rng([seed, 1])
+    out = {"characters": 0, "false_alarms": [], "injected": 0, "hits": 0, "flags": 0, "true_flags": 0, "cases": []}
+    for name, layer_sheets in layer_cases(ulpc, n, seed, split):
+        clean = [fl for fl in check_layers(layer_sheets) if fl.layer is not None]
+        out["characters"] += 1
+        out["false_alarms"].append(len(clean))
+        for fl in clean:
+            if verbose:
+                print(f"  layer false alarm {name}: {fl.layer} row {fl.row} frame {fl.frame} {fl.score} "
+                      f"{fl.explanation}")
+        moved, which, cells = inject_layer_shift(layer_sheets, rng)
+        flags = [fl for fl in check_layers(moved) if fl.layer is not None]
+        hit = any(fl.layer == which and (fl.row, fl.frame) in cells for fl in flags)
+        out["injected"] += 1
+        out["hits"] += hit
+        out["flags"] += len(flags)
+        out["true_flags"] += sum(1 for fl in flags if fl.layer == which and (fl.row, fl.frame) in cells)
+        out["cases"].append((name, which, cells, hit))
+        if verbose and not hit:
+            print(f"  layer missed {name}: {which} at {cells}")
+        for fl in flags:
+            if verbose and not (fl.layer == which and (fl.row, fl.frame) in cells):
+                print(f"  layer wrong flag {name}: {fl.layer} row {fl.row} frame {fl.frame} {fl.score} "
+                      f"{fl.explanation}")
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--ulpc", type=Path, required=True, help="a Universal LPC layer tree (body/male, hair/female...)")
@@ -120,7 +183,6 @@ def main() -> None:
     true_flags = defaultdict(int)
     false_alarms = []
     seconds = []
-    layer_cases = []
     misses = []
     for name, sheet, layer_sheets in clean_sheets(args.ulpc, args.lpc, args.sheets, args.seed, args.split):
         t0 = time.perf_counter()
@@ -147,32 +209,10 @@ def main() -> None:
                 true_flags[fl.kind] += 1
             else:
                 print(f"  wrong flag {name}: row {fl.row} frame {fl.frame} {fl.kind} {fl.score} {fl.explanation}")
-        if name.startswith("ulpc") and len(layer_cases) < args.layer_sheets:
-            layer_cases.append((name, sheet, layer_sheets))
     for m in misses:
         print("  missed", m)
 
-    # Layer shifts, checked with --layers.
-    lhits = lflags = ltrue = linjected = lfalse = 0
-    for name, sheet, layer_sheets in layer_cases:
-        names = [k for k in layer_sheets if k != "body"]
-        clean = check_layers(layer_sheets)
-        lfalse += sum(1 for fl in clean if fl.layer is not None)
-        which = names[int(rng.integers(len(names)))]
-        grid = sheet_grid(layer_sheets[which].copy(), LPC_LAYOUT)
-        rows = [r for r in range(len(LPC_LAYOUT.rows)) if grid.row_frames(r)]
-        for _ in range(50):
-            r = int(rng.choice(rows))
-            cells = inject_shift(grid, r, int(rng.integers(grid.row_frames(r))), rng)
-            if cells:
-                break
-        moved = dict(layer_sheets)
-        moved[which] = grid.cells.transpose(0, 2, 1, 3, 4).reshape(sheet.shape)
-        flags = [fl for fl in check_layers(moved) if fl.layer is not None]
-        linjected += 1
-        lhits += any(fl.layer == which and (fl.row, fl.frame) in cells for fl in flags)
-        lflags += len(flags)
-        ltrue += sum(1 for fl in flags if fl.layer == which and (fl.row, fl.frame) in cells)
+    layer = layer_shift_benchmark(args.ulpc, args.layer_sheets, args.seed, args.split)
 
     print(f"\n{len(false_alarms)} clean held-out sheets (Universal LPC and LPC), one defect of each kind injected "
           f"per sheet; seed {args.seed}, {args.split} split\n")
@@ -184,12 +224,18 @@ def main() -> None:
         prec = true_flags[kind] / flagged[kind] if flagged[kind] else float("nan")
         print(f"| {kind} | {injected[kind]} | {rec:.2f} | {rec_up:.2f} ({injected_upright[kind]}) | {flagged[kind]} "
               f"| {prec:.2f} |")
-    if linjected:
-        print(f"| shift (one layer, --layers) | {linjected} | {lhits / linjected:.2f} | | {lflags} | "
-              f"{ltrue / lflags if lflags else float('nan'):.2f} |")
-    print(f"\nfalse alarms per clean sheet: {np.mean(false_alarms):.3f} ({sum(false_alarms)} on {len(false_alarms)})"
-          + (f"; layer checks: {lfalse} on {len(layer_cases)} clean layered characters" if layer_cases else ""))
-    print(f"seconds per sheet (check only): median {np.median(seconds):.2f}, max {np.max(seconds):.2f}")
+    if layer["injected"]:
+        n, lflags = layer["injected"], layer["flags"]
+        print(f"| shift (one layer, --layers) | {n} | {layer['hits'] / n:.2f} | | {lflags} | "
+              f"{layer['true_flags'] / lflags if lflags else float('nan'):.2f} |")
+    if false_alarms:
+        print(f"\nfalse alarms per clean sheet: {np.mean(false_alarms):.3f} ({sum(false_alarms)} on "
+              f"{len(false_alarms)})")
+    if layer["characters"]:
+        print(f"layer flags on the clean layered characters: {sum(layer['false_alarms'])} on {layer['characters']} "
+              f"({np.mean(layer['false_alarms']):.3f} per character; per character: {layer['false_alarms']})")
+    if seconds:
+        print(f"seconds per sheet (check only): median {np.median(seconds):.2f}, max {np.max(seconds):.2f}")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,14 @@ falls. This module measures, per cell of :data:`motionmap.layout.LPC_LAYOUT`, wh
 - ``shift``: the displacements (dy, dx) that whole frames show against their neighbours in at least
   :data:`MIN_SHARE` of the clean sheets (so a frame moved that way is the animation, not a mistake);
 - ``swap``: the largest swap evidence seen on clean sheets (the order check needs more than that);
+- ``layer_shift``: the offsets of a layer against its body (:func:`motionmap.check.layers.layer_offsets`) that
+  clean layer sheets show at each cell (measured on the layers of ``--layer-characters`` training characters);
 
 It is measured on characters the benchmark never uses (``held_out="exclude"``: training looks), composed and as
 single layers, and shipped as ``motionmap/assets/lpc_check_prior.json``. Regenerate with::
 
     python -m motionmap.check.prior --ulpc ULPC_TREE --lpc LPC_LAYERS --characters 40
+    python -m motionmap.check.prior --ulpc ULPC_TREE --lpc LPC_LAYERS --characters 40 --layer-shifts-only
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ TEMPLATE_PATH = PRIOR_PATH.with_name("lpc_check_template.png")
 MIN_SHARE = 0.02
 MIN_EVIDENCE = 0.2
 SPOT_MIN = 2  # a hole or colour outlier is the art's own when at least this many clean sheets have it there
+LAYER_SHIFT_MIN = 1  # a layer offset is the art's own at a cell when this many clean layer sheets show it there
 
 
 def measure_template(grids: Iterable[SheetGrid]) -> np.ndarray:
@@ -93,6 +97,30 @@ def measure_prior(grids: Iterable[SheetGrid], characters: Iterable[SheetGrid] = 
                       for kind, by_cell in spots.items()}}
 
 
+def measure_layer_prior(pairs: Iterable[Tuple[str, SheetGrid, SheetGrid]]) -> Dict[str, List[List[int]]]:
+    """``{"r,f": [[dy, dx], ...]}``: the layer offsets (:func:`motionmap.check.layers.layer_offsets`) that at least
+    :data:`LAYER_SHIFT_MIN` distinct clean layer sheets show at each cell, from ``(layer name, body, layer)``
+    triples. Universal LPC layers are drawn on one body template per body type, and where a layer sheet was drawn
+    on a slightly different pose than the body's (a cap one pixel higher in a rest frame, eyes that skip the walk's
+    bob), every character wearing it shows the same offset: the prior keeps the checks from reporting that again
+    and again on art the project ships with."""
+    from motionmap.check.layers import layer_offsets, pair_matches
+
+    seen: Dict[str, set] = defaultdict(set)
+    for name, body, layer in pairs:
+        for (r, f), (move, _, _) in layer_offsets(pair_matches(body, layer)).items():
+            seen[f"{r},{f}"].add((move, name))
+    out = {}
+    for cell, found in sorted(seen.items()):
+        counts: Dict[Tuple[int, int], int] = defaultdict(int)
+        for move, _ in found:
+            counts[move] += 1
+        moves = sorted([list(m) for m, c in counts.items() if c >= LAYER_SHIFT_MIN])
+        if moves:
+            out[cell] = moves
+    return out
+
+
 @lru_cache(maxsize=1)
 def lpc_prior() -> dict:
     """The shipped prior; empty tables when the file is missing (then every frame is judged on its own)."""
@@ -139,6 +167,14 @@ def natural_shifts(grid: SheetGrid, r: int, f: int) -> List[Tuple[int, int]]:
     return [tuple(d) for d in lpc_prior()["shift"].get(f"{r},{f}", [])]
 
 
+def natural_layer_shifts(grid: SheetGrid, r: int, f: int) -> List[Tuple[int, int]]:
+    """Moves (dy, dx) that put a layer frame back on the body that clean LPC layers show at cell ``(r, f)`` (the
+    art's own, see :func:`measure_layer_prior`; none for other layouts)."""
+    if grid.layout != LPC_LAYOUT:
+        return []
+    return [tuple(d) for d in lpc_prior().get("layer_shift", {}).get(f"{r},{f}", [])]
+
+
 def natural_swap(grid: SheetGrid, r: int, f: int) -> float:
     """The largest swap evidence clean LPC sheets show at cell ``(r, f)`` (0 for other layouts)."""
     if grid.layout != LPC_LAYOUT:
@@ -166,6 +202,28 @@ def _training_grids(ulpc: Path, lpc: Path, characters: int, seed: int, layers_to
                     yield sheet_grid(layers.sheet(layer, option), LPC_LAYOUT)
 
 
+def _training_layer_pairs(ulpc: Path, lpc: Path, characters: int, seed: int):
+    """``(layer name, body grid, layer grid)`` of the training characters' layers, each (body, layer) pair once."""
+    seen = set()
+    if ulpc:
+        layers = UlpcLayers(ulpc)
+        for r in sample_ulpc_recipes(layers, characters, seed=seed, held_out="exclude"):
+            body = sheet_grid(layers.sheet(r.body), LPC_LAYOUT)
+            for slot, rel in r.layers():
+                if slot != "body" and (r.body, rel) not in seen:
+                    seen.add((r.body, rel))
+                    yield rel, body, sheet_grid(layers.sheet(rel), LPC_LAYOUT)
+    if lpc:
+        layers = LpcLayers(lpc)
+        for r in sample_recipes(layers, max(2, characters // 3), seed=seed, held_out="exclude"):
+            (_, body_option), *rest = r.layers()
+            body = sheet_grid(layers.sheet("body", body_option), LPC_LAYOUT)
+            for layer, option in rest:
+                if (body_option, layer, option) not in seen:
+                    seen.add((body_option, layer, option))
+                    yield f"lpc:{layer}{option}", body, sheet_grid(layers.sheet(layer, option), LPC_LAYOUT)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description="Measure the sheet doctor's LPC prior on training characters.")
     p.add_argument("--ulpc", type=Path, required=True)
@@ -173,13 +231,27 @@ def main() -> None:
     p.add_argument("--characters", type=int, default=30)
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--out", type=Path, default=PRIOR_PATH)
+    p.add_argument("--layer-characters", type=int, default=120,
+                   help="training characters whose layers give the layer offsets (more than --characters: every "
+                        "layer sheet a character may wear should be seen)")
+    p.add_argument("--layer-shifts-only", action="store_true",
+                   help="measure only the layer offsets and update that table of the existing prior file")
     args = p.parse_args()
+    if args.layer_shifts_only:
+        prior = json.loads(args.out.read_text(encoding="utf-8"))
+        prior["layer_shift"] = measure_layer_prior(_training_layer_pairs(args.ulpc, args.lpc, args.layer_characters,
+                                                                         args.seed))
+        args.out.write_text(json.dumps(prior) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}: {len(prior['layer_shift'])} cells with natural layer offsets")
+        return
     template = measure_template(_training_grids(args.ulpc, args.lpc, args.characters, args.seed, layers_too=False))
     image = (template.transpose(0, 2, 1, 3).reshape(21 * 64, 13 * 64) * 255).round().astype(np.uint8)
     write_png(TEMPLATE_PATH, np.repeat(image[..., None], 3, axis=2), overwrite=True)
     lpc_template.cache_clear()
     prior = measure_prior(_training_grids(args.ulpc, args.lpc, args.characters, args.seed),
                           _training_grids(args.ulpc, args.lpc, args.characters, args.seed + 1, layers_too=False))
+    prior["layer_shift"] = measure_layer_prior(_training_layer_pairs(args.ulpc, args.lpc, args.layer_characters,
+                                                                     args.seed))
     args.out.write_text(json.dumps(prior) + "\n", encoding="utf-8")
     print(f"wrote {args.out}: {prior['sheets']} sheets, {len(prior['shift'])} cells with natural shifts")
 

@@ -9,10 +9,9 @@ from typing import Dict, List, Mapping, Optional, Union
 
 import numpy as np
 
-from motionmap.check.align import MAX_SHIFT, shift_frames, shift_list
-from motionmap.check.detect import SHIFT_THRESHOLD, Flag, _offset, _score, check_grid, shift_evidence
-from motionmap.check.grid import SheetGrid, sheet_grid
-from motionmap.check.prior import natural_shifts
+from motionmap.check.detect import Flag, check_grid
+from motionmap.check.grid import sheet_grid
+from motionmap.check.layers import layer_shifts
 from motionmap.errors import MotionmapError
 from motionmap.io.images import read_image
 from motionmap.io.sheets import _check_sheet_size, detect_layout
@@ -20,13 +19,6 @@ from motionmap.layout import LPC_LAYOUT, SheetLayout
 from motionmap.lpc import compose_layers, layer_folder_files, load_layer_sheet
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-# A layer frame is flagged when moving it back takes at least this many more of its pixels off the body's outline
-# than the same move does in the row's other frames.
-LAYER_GAIN = 10.0
-LAYER_GAIN_ALONE = 20.0
-LAYER_EVIDENCE = 0.25
-
 
 @dataclass
 class SheetReport:
@@ -76,48 +68,6 @@ def check_worn(layer: np.ndarray, body: np.ndarray, name: str = "layer",
               if (fl.row, fl.frame, fl.kind) not in own]
     flags += layer_shifts(body_grid, layer_grid, name)
     flags.sort(key=lambda fl: (fl.row, fl.frame, fl.layer or ""))
-    return flags
-
-
-def layer_shifts(body: SheetGrid, layer: SheetGrid, name: str) -> List[Flag]:
-    """``shift`` flags of one layer against the body it is drawn on.
-
-    Two witnesses must agree on the move that puts the layer back. Its own animation: moved as a whole, the layer
-    frame matches the layer's neighbouring frames better (:func:`~motionmap.check.detect.shift_evidence` of the
-    layer alone). The body: a layer sits on the body, and how many of its pixels hang off the body's silhouette
-    changes little from frame to frame of an animation (0 for most clothes; hair and hats hang off by their own
-    shape); the same move takes at least :data:`LAYER_GAIN` px more off the overhang than it does in the row's
-    other frames (their median), and the row's other frames do not want that move (nor do clean LPC layers at that
-    cell, :func:`~motionmap.check.prior.natural_shifts`). Strong animation evidence needs
-    the body to agree by :data:`LAYER_GAIN` px that the move helps; weaker evidence needs :data:`LAYER_GAIN_ALONE`
-    px of excess.
-    """
-    shifts = shift_list(MAX_SHIFT)
-    zero = len(shifts) // 2
-    overhang = np.stack([(shift_frames(layer.alpha, dy, dx) & ~body.alpha).sum(axis=(2, 3)) for dy, dx in shifts],
-                        axis=-1)
-    gain = overhang[..., zero][..., None] - overhang  # [R,C,S]: px taken off the overhang by each move
-    # A small layer (shoes) gains few matched pixels by any move: ask its own animation for proportionally less.
-    size = float(np.median(layer.alpha[layer.valid].sum(axis=(1, 2)))) if layer.valid.any() else 0.0
-    evidence, best = shift_evidence(layer, full_gain=float(np.clip(0.1 * size, LAYER_GAIN, 30.0)))
-    flags = []
-    for r, f in zip(*np.nonzero(layer.valid & body.valid & (evidence > LAYER_EVIDENCE))):
-        dy, dx = (int(v) for v in best[r, f])
-        if (dy, dx) in natural_shifts(layer, int(r), int(f)):  # clean LPC layers move this way here
-            continue
-        k = shifts.index((dy, dx))
-        others = np.flatnonzero(layer.valid[r] & body.valid[r])
-        others = others[others != f]
-        if not len(others) or np.mean(np.argmax(gain[r, others], axis=-1) == k) >= 0.5:
-            continue
-        excess = float(gain[r, f, k] - np.median(gain[r, others, k]))
-        strong = evidence[r, f] > SHIFT_THRESHOLD and min(excess, gain[r, f, k]) >= LAYER_GAIN
-        if not (strong or excess >= LAYER_GAIN_ALONE):
-            continue
-        flags.append(Flag(int(r), int(f), "shift", _score(excess, LAYER_GAIN),
-                          f"layer {name} sits {_offset(-dy, -dx)} off the body: moved back it matches its "
-                          f"neighbouring frames, and {int(excess)} px fewer hang off the body than in the row's "
-                          "other frames", layer=name, move=(dy, dx)))
     return flags
 
 

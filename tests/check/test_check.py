@@ -207,6 +207,65 @@ def test_layers_flag_a_moved_layer(tmp_path, synth_sheet):
     assert [(fl["row"], fl["frame"], fl["kind"]) for fl in on_layer] == [(9, 4, "shift")]
 
 
+def _body_and_eyes(move_eyes=None):
+    """An LPC-sized character of two layers made in the test: a textured body that bobs and sways from frame to
+    frame (a rigid move per frame) and a 5-px eyes layer drawn on its face; ``move_eyes`` = (row, frame, dy, dx)
+    moves the eyes alone in one frame."""
+    from motionmap.check.align import shift_rgba
+    from motionmap.layout import LPC_LAYOUT
+
+    rng = np.random.default_rng(0)
+    palette = rng.integers(40, 220, (6, 3))
+    yy, xx = np.mgrid[:30, :18]
+    blob = ((yy - 14.5) / 15) ** 2 + ((xx - 8.5) / 9) ** 2 <= 1
+    body_px = np.zeros((30, 18, 4), np.uint8)
+    body_px[blob, :3] = palette[rng.integers(0, 6, int(blob.sum()))]
+    body_px[blob, 3] = 255
+    eyes_px = np.zeros((30, 18, 4), np.uint8)
+    for (y, x), c in zip([(6, 5), (6, 6), (6, 11), (6, 12), (7, 9)], [255, 20, 255, 20, 120]):
+        eyes_px[y, x] = (c, c, 255 - c, 255)
+    body = sheet_grid(np.zeros((1344, 832, 4), np.uint8), LPC_LAYOUT)
+    eyes = sheet_grid(np.zeros((1344, 832, 4), np.uint8), LPC_LAYOUT)
+    for r, spec in enumerate(LPC_LAYOUT.rows):
+        for f in range(spec.frames):
+            y, x = 18 + (0, 1, 2, 1)[f % 4], 20 + (r + f) % 3
+            body.cells[r, f, y : y + 30, x : x + 18] = body_px
+            eyes.cells[r, f, y : y + 30, x : x + 18] = eyes_px
+    if move_eyes is not None:
+        r, f, dy, dx = move_eyes
+        eyes.cells[r, f] = shift_rgba(eyes.cells[r, f], dy, dx)
+    as_sheet = lambda g: g.cells.transpose(0, 2, 1, 3, 4).reshape(1344, 832, 4)  # noqa: E731
+    return {"body": as_sheet(body), "eyes": as_sheet(eyes)}
+
+
+def test_layers_flag_small_eyes_moved_one_pixel():
+    """A 5-px eyes layer moved 1 px down in one frame (walk left, frame 4) is flagged there, on the eyes, with the
+    move that puts it back; the frames around it are not."""
+    from motionmap.check.sheets import check_layers
+
+    flags = [fl for fl in check_layers(_body_and_eyes(move_eyes=(9, 4, 1, 0))) if fl.layer is not None]
+    assert [(fl.row, fl.frame, fl.kind, fl.layer, fl.move) for fl in flags] == [(9, 4, "shift", "eyes", (-1, 0))]
+    assert "1 px down" in flags[0].explanation
+
+
+def test_layers_clean_character_has_no_layer_flags():
+    """The same character with its eyes in place everywhere: no layer flag, though the body moves every frame."""
+    from motionmap.check.sheets import check_layers
+
+    assert [fl for fl in check_layers(_body_and_eyes()) if fl.layer is not None] == []
+
+
+def test_layer_offset_next_to_a_moved_frame_is_explained_by_it():
+    """The neighbours of a moved layer frame see it out of place too; it explains them (they are not flagged)."""
+    from motionmap.check.grid import sheet_grid as grid_of
+    from motionmap.check.layers import layer_offsets, pair_matches
+    from motionmap.layout import LPC_LAYOUT
+
+    layers = _body_and_eyes(move_eyes=(10, 3, 0, 2))
+    offsets = layer_offsets(pair_matches(grid_of(layers["body"], LPC_LAYOUT), grid_of(layers["eyes"], LPC_LAYOUT)))
+    assert list(offsets) == [(10, 3)] and offsets[(10, 3)][0] == (0, -2)
+
+
 def test_data_lpc_check_reports(capsys, tmp_path, lpc_root):
     assert main(["data", "lpc", "--layers", str(lpc_root), "--out", str(tmp_path / "d"), "--characters", "2",
                  "--check"]) == 0

@@ -1,0 +1,203 @@
+"""One layer against the body it is drawn on: which layer frames sit off the body (``motionmap check --layers``).
+
+A layer (eyes, hair, a shirt) is drawn on the body, so from one frame to the next of an animation it moves with the
+body part under it. For each layer frame and each of its reference frames (its neighbours in the row, and for a row's
+first frame the first frames of the other rows of its facing), exact pixel matching gives two moves within
+:data:`REACH` px: the one that puts the body around the layer (the body's pixels within :data:`BODY_WINDOW` px of
+it) onto the reference's body, and, relative to that, the one that puts the layer onto the reference's layer. When
+both reappear exactly (the layer for at least :data:`LAYER_SHARE` of its pixels, the body for :data:`BODY_SHARE`),
+the relative move is what the layer frame needs to sit on the body as it does in the reference: 0 in clean art, the
+same 1-3 px for every reference when the layer frame alone was moved. A frame is flagged when its references agree
+on one non-zero relative move (:func:`layer_offsets`), the references themselves are not the ones out of place,
+clean LPC layers do not show that move at that cell (:func:`~motionmap.check.prior.natural_layer_shifts`), another
+facing does not show it at that frame, and, for a layer big enough to reach the body's edge, the move puts it back on
+the body's silhouette better than it would the row's other frames (:func:`overhang_excess`).
+
+Input: :class:`~motionmap.check.grid.SheetGrid` of the body and of the layer, one layout. Output: ``shift`` flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Tuple
+
+import numpy as np
+
+from motionmap.check.align import MAX_SHIFT, dilate, shift_frames, shift_list
+from motionmap.check.detect import Flag, _offset, _references, _score
+from motionmap.check.grid import SheetGrid
+from motionmap.check.prior import natural_layer_shifts
+
+REACH = 2  # reference frames up to this many frames either side in the row
+BODY_WINDOW = 2  # the body pixels within this many px of the layer say where the body part under it went
+LAYER_SHARE = 0.7  # a reference counts when this share of the layer frame reappears exactly in it...
+BODY_SHARE = 0.5  # ...and this share of the body window
+LAYER_GAIN = 2  # the relative move must match this many more layer px than none...
+BODY_GAIN = 5  # ...and the body's own move this many more body px than the layer's
+LOOSE_LAYER_SHARE = 0.3  # a layer that changes shape (sleeves, swinging hair): looser references...
+LOOSE_BODY_SHARE = 0.4
+LOOSE_GAIN = 0.1  # ...whose relative move gains at least this share of the layer's pixels, all agreeing,
+LOOSE_WITNESSES = 3  # and at least this many of them
+EDGE_LAYER = 30  # a layer frame of at least this many px reaches the body's edge: moved back, it must hang off
+OVERHANG_GAIN = 3  # the body's silhouette by this many px less than the same move does to the row's other frames
+
+
+@dataclass
+class PairMatch:
+    """Exact matches of one layer frame against its references (``K`` of them) for each move of ``shift_list()``.
+
+    ``body[k, s]``: body-window px matching reference k with the body moved by ``s`` (its best is the body's own
+    move); ``layer[k, s]``: layer px matching with the layer moved by the body's own move + ``s``;
+    ``relative_body[k, s]``: body-window px matching with the body moved by the body's own move + ``s``.
+    ``layer_px``, ``body_px``: the layer frame's opaque px and the body window's.
+    """
+
+    refs: List[Tuple[int, int]]
+    layer: np.ndarray  # int [K,S]
+    body: np.ndarray  # int [K,S]
+    relative_body: np.ndarray  # int [K,S]
+    layer_px: int
+    body_px: int
+
+
+_SHIFTS = np.array(shift_list(MAX_SHIFT))
+_ZERO = len(_SHIFTS) // 2
+
+
+def pair_matches(body: SheetGrid, layer: SheetGrid) -> Dict[Tuple[int, int], PairMatch]:
+    """:class:`PairMatch` of every layer frame drawn on a body frame that has references."""
+    layer_keys, body_keys = layer.keys(), body.keys()
+    n_rows, n_cols, h, w = layer_keys.shape
+    m = 2 * MAX_SHIFT
+    pad_layer = np.zeros((n_rows, n_cols, h + 2 * m, w + 2 * m), layer_keys.dtype)
+    pad_layer[:, :, m : m + h, m : m + w] = layer_keys
+    pad_body = np.zeros_like(pad_layer)
+    pad_body[:, :, m : m + h, m : m + w] = body_keys
+    drawn = layer.valid & body.valid
+    out = {}
+    for r, f in zip(*np.nonzero(drawn)):
+        r, f = int(r), int(f)
+        refs = [(q, g) for q, g in _references(layer, r, f, reach=REACH) if drawn[q, g]]
+        if not refs:
+            continue
+        on = layer_keys[r, f] != 0
+        window = dilate(on, BODY_WINDOW) & (body_keys[r, f] != 0)
+        ly, lx = np.nonzero(on)
+        wy, wx = np.nonzero(window)
+        q, g = (np.array(v) for v in zip(*refs))
+        dy, dx = _SHIFTS[:, :1], _SHIFTS[:, 1:]
+        seen_body = pad_body[q, g][:, wy[None] + m + dy, wx[None] + m + dx]  # [K,S,n]
+        body_match = (seen_body == body_keys[r, f][wy, wx]).sum(-1)
+        # The body's own move; among equals the one the layer agrees with most (no relative move when undecided).
+        layer_abs = (pad_layer[q, g][:, ly[None] + m + dy, lx[None] + m + dx] == layer_keys[r, f][ly, lx]).sum(-1)
+        own = np.argmax(body_match * 1024 + layer_abs, axis=1)  # [K]
+        base = _SHIFTS[own]  # [K,2]
+        ty, tx = base[:, None, :1] + dy[None], base[:, None, 1:] + dx[None]  # [K,S,1]
+        k = np.arange(len(refs))[:, None, None]
+        layer_rel = (pad_layer[q, g][k, ly[None, None] + m + ty, lx[None, None] + m + tx]
+                     == layer_keys[r, f][ly, lx]).sum(-1)
+        body_rel = (pad_body[q, g][k, wy[None, None] + m + ty, wx[None, None] + m + tx]
+                    == body_keys[r, f][wy, wx]).sum(-1)
+        out[(r, f)] = PairMatch(refs, layer_rel, body_match, body_rel, len(ly), len(wy))
+    return out
+
+
+def _votes(pm: PairMatch) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per reference: ``(move int [K,2], sure bool [K], loose bool [K], gain int [K])``: the relative move that
+    matches the most layer px (none when it gains nothing), whether the reference is a sure or a loose witness of
+    it, and the layer px the move gains."""
+    k = np.arange(len(pm.refs))
+    best = np.argmax(pm.layer * 2 + (np.arange(pm.layer.shape[1]) == _ZERO), axis=1)  # ties: no move
+    gain = pm.layer[k, best] - pm.layer[k, _ZERO]
+    body_gain = pm.relative_body[k, _ZERO] - pm.relative_body[k, best]
+    layer_share = pm.layer[k, best] / max(pm.layer_px, 1)
+    body_share = pm.relative_body[k, _ZERO] / max(pm.body_px, 1)
+    moved = best != _ZERO
+    strong = ~moved | ((gain >= LAYER_GAIN) & (body_gain >= BODY_GAIN))
+    sure = (layer_share >= LAYER_SHARE) & (body_share >= BODY_SHARE) & strong
+    loose = ((layer_share >= LOOSE_LAYER_SHARE) & (body_share >= LOOSE_BODY_SHARE) & strong
+             & (~moved | (gain >= LOOSE_GAIN * pm.layer_px)))
+    return _SHIFTS[best], sure, loose, gain
+
+
+def layer_offsets(matches: Dict[Tuple[int, int], PairMatch],
+                  natural: Callable[[Tuple[int, int], Tuple[int, int]], bool] = lambda cell, move: False,
+                  ) -> Dict[Tuple[int, int], Tuple[Tuple[int, int], int, int]]:
+    """Layer frames whose references agree on a non-zero relative move: ``{cell: ((dy, dx), support, gain)}``.
+
+    A frame's references vote for the move that puts the frame's layer back on the body (sure witnesses; or, when
+    no sure witness says otherwise, loose ones that all agree). A reference that is itself out of place votes with
+    its own offset taken into account (``move(a) = move(a -> b) + move(b)``), so a frame next to a moved one is not
+    flagged for it; a cell needs more support than the references that see it in place. ``natural(cell, move)``:
+    offsets that are the art's own (not returned; the frames around them still take them into account).
+    """
+    votes = {cell: _votes(pm) for cell, pm in matches.items()}
+
+    def decide(offsets):
+        found = {}
+        for cell, (moves, sure, loose, gain) in votes.items():
+            refs = matches[cell].refs
+            mine = offsets.get(cell, ((0, 0), 0, 0))[1:]
+            fix = np.array([offsets[ref][0] if ref in offsets and offsets[ref][1:] > mine else (0, 0)
+                            for ref in refs]).reshape(-1, 2)
+            total = moves + fix
+            nonzero = total.any(axis=1)
+            for witnesses, need in ((sure, 1), (loose, LOOSE_WITNESSES)):
+                if not (witnesses & nonzero).any():
+                    continue
+                values, counts = np.unique(total[witnesses & nonzero], axis=0, return_counts=True)
+                best = values[counts.argmax()]
+                support = int(counts.max())
+                # Loose witnesses count only when they all agree and no sure witness sees the frame in place.
+                if witnesses is loose and (support < int(witnesses.sum()) or (sure & ~nonzero).any()):
+                    continue
+                if support >= need and support > int((witnesses & ~nonzero).sum()):
+                    agree = witnesses & (total == best).all(axis=1)
+                    found[cell] = ((int(best[0]), int(best[1])), support, int(gain[agree].max()))
+                    break
+        return found
+
+    first = decide({})
+    # Second pass: references found out of place (with more support than the frame itself) vote with their offset;
+    # keep what still stands.
+    second = decide(first)
+    return {c: v for c, v in second.items() if c in first and first[c][0] == v[0] and not natural(c, v[0])}
+
+
+def _mirrored(layer: SheetGrid, offsets: Dict, r: int, f: int, move: Tuple[int, int]) -> bool:
+    """True when another facing of the animation has the same layer offset at frame ``f`` (same ``dy``, ``dx`` up to
+    left/right mirroring): the way the layer was drawn for that pose, not a slip in one frame."""
+    group = next((g for g in layer.facing_groups() if r in g), [r])
+    return any(q != r and (q, f) in offsets and offsets[(q, f)][0][0] == move[0]
+               and abs(offsets[(q, f)][0][1]) == abs(move[1]) for q in group)
+
+
+def overhang_excess(body: SheetGrid, layer: SheetGrid, r: int, f: int, move: Tuple[int, int]) -> float:
+    """How many more layer px hang off the body's silhouette in frame ``(r, f)`` with the layer moved by ``move``
+    than as drawn, minus the same for the row's other frames (their median). Negative: the move puts the frame's
+    layer back on the body better than it would the others (a layer sits on the body; hair and sleeves hang off
+    it by their own shape, about as much in every frame)."""
+    def change(g: int) -> int:
+        a, b = layer.alpha[r, g], body.alpha[r, g]
+        return int((shift_frames(a, *move) & ~b).sum()) - int((a & ~b).sum())
+
+    others = [change(g) for g in np.flatnonzero(layer.valid[r] & body.valid[r]) if g != f]
+    return change(f) - (float(np.median(others)) if others else 0.0)
+
+
+def layer_shifts(body: SheetGrid, layer: SheetGrid, name: str) -> List[Flag]:
+    """``shift`` flags of one layer against the body it is drawn on (see the module docstring)."""
+    flags = []
+    # Offsets clean LPC layers show at a cell are the art's own.
+    offsets = layer_offsets(pair_matches(body, layer), lambda cell, move: move in natural_layer_shifts(layer, *cell))
+    for (r, f), ((dy, dx), support, gain) in sorted(offsets.items()):
+        if _mirrored(layer, offsets, r, f, (dy, dx)):  # every facing does it: the art's own
+            continue
+        excess = overhang_excess(body, layer, r, f, (dy, dx))
+        if excess > 0 or (layer.alpha[r, f].sum() >= EDGE_LAYER and excess > -OVERHANG_GAIN):
+            continue  # moved back, it would not sit on the body any better than the other frames would
+        flags.append(Flag(r, f, "shift", _score(support, 1.0),
+                          f"layer {name} sits {_offset(-dy, -dx)} off the body: moved back it sits on the body as "
+                          f"in {support} neighbouring frame{'s' if support > 1 else ''} ({gain} px more match)",
+                          layer=name, move=(dy, dx)))
+    return flags
