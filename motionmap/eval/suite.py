@@ -243,8 +243,9 @@ def write_outputs(
     names = ("results.md", "results.json", f"grid_{result.track}.png")
     with atomic_dir(out, overwrite=overwrite) as tmp:
         tmp = Path(tmp)
-        (tmp / names[0]).write_text(markdown_report(result, command, extra["refine_steps"], extra["palette"]),
-                                    encoding="utf-8")
+        report = markdown_report(result, command, extra["refine_steps"], extra["palette"], extra["appear"],
+                                 extra["precision"])
+        (tmp / names[0]).write_text(report, encoding="utf-8")
         (tmp / names[1]).write_text(dumps(json_report(result, extra, output.notes)), encoding="utf-8")
         write_png(tmp / names[2], render_grid(result))
     return tuple(Path(out) / n for n in names)

@@ -74,16 +74,17 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
             return super().retarget(source_frames, target)
 
     def fake_load(path, device="cpu", refine=None, scale="auto", threads=None, precision="auto", appear="source"):
-        loaded.append((str(path), device, refine.steps, scale))
+        loaded.append((str(path), device, refine.steps, scale, precision, appear))
         return StubModel()
 
     monkeypatch.setattr(motionmap.retarget.Retargeter, "load", staticmethod(fake_load))
     out = tmp_path / "ev"
     rc, stdout, err = _run(capsys, "--set", "synth", "--track", "scene", "--cases", 2, "--checkpoint", ckpt,
                            "--device", "cpu", "--refine-steps", 5, "--grid-cases", 1, "--no-cache", "--out", out,
-                           "--no-progress", "--scale", "native", "--palette", "off")
+                           "--no-progress", "--scale", "native", "--palette", "off", "--appear", "off",
+                           "--precision", "fp32")
     assert rc == 0, err
-    assert loaded == [(str(ckpt), "cpu", 5, "native")] and palettes == {"off"}
+    assert loaded == [(str(ckpt), "cpu", 5, "native", "fp32", "off")] and palettes == {"off"}
     assert report_palette_columns(stdout)
     assert "Ceiling, the true frames themselves: palette" in stdout
     report = json.loads((out / "results.json").read_text())
@@ -93,6 +94,8 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
     assert report["config"]["refine_steps"] == 5
     assert "5 steps of test-time flow refinement" in (out / "results.md").read_text()
     assert "palette lock `off`" in (out / "results.md").read_text() and report["config"]["palette"] == "off"
+    assert "appearing pixels `off`" in (out / "results.md").read_text() and report["config"]["appear"] == "off"
+    assert "precision `fp32`" in (out / "results.md").read_text() and report["config"]["precision"] == "fp32"
     # Identity repeats b0: every character pixel it draws is a colour of b0.
     assert report["overall"]["identity"]["palette"] == pytest.approx(1.0)
     assert 0.5 < report["truth_shares"]["palette"] <= 1.0
