@@ -28,6 +28,8 @@ def test_correspondence_keeps_consistent_colours_only_and_maps_the_background_to
     assert tuple(colours[0, 0]) == GREEN and tuple(colours[0, 2]) == (0, 0, 0)
     assert c.lookup(np.array([[GREY]], np.uint8))[0].tolist() == [[True]]
     assert colour_correspondence(a0, b0, min_share=0.6).lookup(np.array([[GREY]], np.uint8))[0].tolist() == [[False]]
+    loose, colours = c.lookup(np.array([[BLUE]], np.uint8), consistent_only=False)  # below the share: still known
+    assert loose.tolist() == [[True]] and tuple(colours[0, 0]) in {RED, GREEN, GREY}
     empty = colour_correspondence(np.zeros((0, 6, 3), np.uint8), np.zeros((0, 6, 3), np.uint8))
     assert not empty.lookup(a0)[0].any()
 
@@ -48,6 +50,27 @@ def test_mask_marks_what_the_motion_does_not_explain_and_painting_changes_only_t
     assert tuple(painted[0, 6, 6]) == (40, 40, 40)
     painted[0, 6, 6] = 7
     assert (painted == 7).all()
+
+
+def test_a_frame_that_mostly_comes_into_view_takes_any_correspondence():
+    """An A colour without a consistent B colour is painted only in frames where most of the character is new."""
+    a0 = np.zeros((1, 4, 4, 3), np.uint8)
+    b0 = np.zeros((1, 4, 4, 3), np.uint8)
+    a0[0, 0, :3] = BLUE
+    b0[0, 0, 0], b0[0, 0, 1], b0[0, 0, 2] = RED, RED, GREEN  # blue -> red on 2 of 3: consistent
+    a0[0, 1, :3] = GREY
+    b0[0, 1, 0], b0[0, 1, 1], b0[0, 1, 2] = RED, GREEN, BLUE  # grey -> a third each: not consistent
+    c = colour_correspondence(a0[0], b0[0])
+    a_t = np.zeros((2, 4, 4, 3), np.uint8)
+    a_t[:, 2, :] = GREY  # 4 grey pixels
+    a_t[:, 3, :] = BLUE  # 4 blue pixels
+    appearing = np.zeros((2, 4, 4), bool)
+    appearing[0, 2, :1] = appearing[0, 3, :1] = True  # frame 0: 2 of 8 character pixels are new
+    appearing[1, 2:] = True  # frame 1: all of them
+    out = paint_appearing(np.full((2, 4, 4, 3), 7, np.uint8), a_t, appearing, c)
+    assert tuple(out[0, 3, 0]) == RED and tuple(out[0, 2, 0]) == (7, 7, 7)  # grey stays the model's in frame 0
+    assert tuple(out[1, 3, 0]) == RED and tuple(out[1, 2, 0]) in {RED, GREEN, BLUE}  # and is painted in frame 1
+    assert (out[0, :2] == 7).all() and (out[1, :2] == 7).all()
 
 
 @pytest.mark.parametrize("bad", ["on", "", None])
