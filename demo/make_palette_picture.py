@@ -43,35 +43,49 @@ def strip(frames: np.ndarray, zoom: int, gap: int) -> np.ndarray:
     return np.concatenate([x for t in tiles for x in (t, sep)][:-1], axis=1)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def picture_args(description: str, out: str, frames: int, zoom: int) -> argparse.Namespace:
+    """The options every LPC comparison picture takes (this script's and ``make_appear_picture.py``'s)."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--layers", type=Path, default=REPO.parent / "shared" / "data" / "lpc")
     ap.add_argument("--checkpoint", default=None, help="default: the model shipped with motionmap")
-    ap.add_argument("--out", type=Path, default=REPO / "docs" / "images" / "palette_lock.png")
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "images" / out)
     ap.add_argument("--seed", type=int, default=3, help="which source/target characters to draw")
     ap.add_argument("--animation", default="slash")
     ap.add_argument("--facing", default="left")
-    ap.add_argument("--frames", type=int, default=4, help="frames shown, from frame 1 (frame 0 is the given target)")
-    ap.add_argument("--zoom", type=int, default=6)
-    args = ap.parse_args()
+    ap.add_argument("--frames", type=int, default=frames, help="frames shown, from frame 1 (frame 0 is the given target)")
+    ap.add_argument("--zoom", type=int, default=zoom)
+    return ap.parse_args()
 
+
+def source_and_target(args: argparse.Namespace):
+    """A training-look source and a held-out-look target: (target sheet ``uint8 [1344,832,4]``, the source's row,
+    the target's own row, each ``uint8 [T,64,64,4]``)."""
     lib = LpcLayers(args.layers)
     source = compose_character(lib, sample_recipes(lib, 1, seed=args.seed, held_out="exclude")[0])
     target = compose_character(lib, sample_recipes(lib, 1, seed=args.seed + 1, held_out="require")[0])
-    a = row_frames(source, args.animation, args.facing)
-    truth = row_frames(target, args.animation, args.facing)
-    r = Retargeter.load(args.checkpoint)
-    soft = r.retarget(a, truth[0], palette="off")
-    locked = r.retarget(a, truth[0], palette=target_palette(target))  # a sheet target: the sheet's colours
+    return target, row_frames(source, args.animation, args.facing), row_frames(target, args.animation, args.facing)
+
+
+def write_rows(args: argparse.Namespace, animations) -> None:
+    """Frames 1..``args.frames`` of each animation, one row each, cropped to where any of them draws (plus 2 pixels:
+    more zoom for the same picture size), zoomed, white lines between -> ``args.out``."""
     shown = slice(1, 1 + args.frames)
-    panels = [x[shown] for x in (truth, soft, locked)]
-    # Crop every frame to where any of them draws (plus 2 pixels): more zoom for the same picture size.
+    panels = [x[shown] for x in animations]
     ys, xs = np.nonzero(np.concatenate(panels)[..., 3].any(axis=0))
     y0, y1, x0, x1 = max(ys.min() - 2, 0), ys.max() + 3, max(xs.min() - 2, 0), xs.max() + 3
     rows = [strip(x[:, y0:y1, x0:x1], args.zoom, gap=4) for x in panels]
     sep = np.full((8, rows[0].shape[1], 3), 255, np.uint8)
-    write_png(args.out, np.concatenate([rows[0], sep, rows[1], sep, rows[2]], axis=0), overwrite=True)
+    write_png(args.out, np.concatenate([r for row in rows for r in (row, sep)][:-1], axis=0), overwrite=True)
     print(f"wrote {args.out}")
+
+
+def main() -> None:
+    args = picture_args(__doc__.splitlines()[0], "palette_lock.png", frames=4, zoom=6)
+    target, a, truth = source_and_target(args)
+    r = Retargeter.load(args.checkpoint)
+    soft = r.retarget(a, truth[0], palette="off")
+    locked = r.retarget(a, truth[0], palette=target_palette(target))  # a sheet target: the sheet's colours
+    write_rows(args, (truth, soft, locked))
 
 
 if __name__ == "__main__":
