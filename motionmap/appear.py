@@ -71,14 +71,19 @@ class ColourCorrespondence:
     colours: np.ndarray
     consistent: np.ndarray
 
+    def match(self, keys: np.ndarray):
+        """Colour keys ``int64 [...]`` -> (``bool [...]`` A colour known, ``int [...]`` its index; 0 where unknown)."""
+        if len(self.keys) == 0:
+            return np.zeros(keys.shape, bool), np.zeros(keys.shape, np.intp)
+        i = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return self.keys[i] == keys, i
+
     def lookup(self, image: np.ndarray, consistent_only: bool = True):
         """``uint8 [...,3]`` -> (``bool [...]`` has a correspondence, ``uint8 [...,3]`` B's colour where it has);
         ``consistent_only=False`` also takes the colours below the minimum share."""
-        k = _keys(image)
+        found, i = self.match(_keys(image))
         if len(self.keys) == 0:
-            return np.zeros(k.shape, bool), np.zeros(k.shape + (3,), np.uint8)
-        i = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
-        found = self.keys[i] == k
+            return found, np.zeros(found.shape + (3,), np.uint8)
         return (found & self.consistent[i] if consistent_only else found), self.colours[i]
 
 
@@ -118,12 +123,12 @@ def paint_appearing(out: np.ndarray, a_t: np.ndarray, appearing: np.ndarray,
     """``out`` ``uint8 [T,H,W,3]`` with each appearing pixel (``bool [T,H,W]``) of ``a_t`` (``uint8 [T,H,W,3]``)
     that has a correspondence redrawn in B's colour (any correspondence in a frame that mostly comes into view,
     :data:`MOSTLY`); in place, and returned."""
-    if not appearing.any():
+    if not appearing.any() or len(correspondence.keys) == 0:
         return out
-    found, colours = correspondence.lookup(a_t, consistent_only=False)
-    character = _keys(a_t) != 0
+    keys = _keys(a_t)
+    found, i = correspondence.match(keys)
+    character = keys != 0
     mostly = (appearing & character).sum((1, 2)) > MOSTLY * np.maximum(character.sum((1, 2)), 1)  # (T,)
-    found &= correspondence.lookup(a_t)[0] | mostly[:, None, None]
-    paint = appearing & found
-    out[paint] = colours[paint]
+    paint = appearing & found & (correspondence.consistent[i] | mostly[:, None, None])
+    out[paint] = correspondence.colours[i[paint]]
     return out

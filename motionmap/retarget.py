@@ -54,6 +54,14 @@ def _to_uint8(images) -> np.ndarray:
     return (images.float() * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
+def _moving_frames(source_frames: np.ndarray, a0, step: int) -> np.ndarray:
+    """Indices of the frames of ``uint8 [T,H,W,3|4]`` that differ from ``a0`` (``float [1,3,H,W]``, the reference) as
+    the model sees them (RGBA over black), converted ``step`` frames at a time -> ``int [M]``."""
+    return np.concatenate([
+        i + np.flatnonzero((_to_float(source_frames[i : i + step]).to(a0.device) != a0).flatten(1).any(1).cpu().numpy())
+        for i in range(0, len(source_frames), step)])
+
+
 MAX_AUTO_THREADS = 4  # 64x64 sprites gain little from more
 
 
@@ -275,9 +283,7 @@ class Retargeter:
         # pixel for pixel (the model would only redraw it), and it costs nothing.
         with torch.inference_mode(), autocast(self.device, self.bf16):
             a0 = _to_float(source_frames[:1] if reference is None else reference[None]).to(self.device)  # (1, 3, H, W)
-            moving = np.concatenate([  # frames that differ from the reference as the model sees them (over black)
-                i + np.flatnonzero((_to_float(source_frames[i : i + step]).to(self.device) != a0).flatten(1).any(1)
-                                   .cpu().numpy()) for i in range(0, len(source_frames), step)])
+            moving = _moving_frames(source_frames, a0, step)
             b0s = [_to_float(t[None]).to(self.device) for t in targets]  # (1, 3, H, W) each
             for out, b0 in zip(outs, b0s):
                 out[:] = _to_uint8(b0)
@@ -287,12 +293,14 @@ class Retargeter:
                 frames = moving[i : i + step]
                 a_t = _to_float(source_frames[frames]).to(self.device)  # (n, 3, H, W)
                 motion = self.model.transfer_motion(a0, a_t, self.refine)
-                appearing = appearing_mask(a0, a_t, motion.pixel_grid).cpu().numpy() if colours else None  # (n, H, W)
+                if colours:
+                    appearing = appearing_mask(a0, a_t, motion.pixel_grid).cpu().numpy()  # (n, H, W)
+                    a_t_uint8 = _to_uint8(a_t)
                 # The targets are one character over different backgrounds: its body is adapted to once.
                 motion = self.model.adapt_motion(motion, a0, a_t, b0s[0])
                 for k, (out, b0) in enumerate(zip(outs, b0s)):
                     rendered = _to_uint8(self.model.transfer_render(b0, motion))  # (n, H, W, 3)
                     if colours:
-                        rendered = paint_appearing(rendered, _to_uint8(a_t), appearing, colours[k])
+                        rendered = paint_appearing(rendered, a_t_uint8, appearing, colours[k])
                     out[frames] = rendered
         return outs

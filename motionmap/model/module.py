@@ -79,6 +79,13 @@ def check_images(name: str, images: Tensor) -> None:
         raise ValueError(f"{name}: expected float [B,3,H,W] with H, W >= {MIN_FRAME_SIDE}, got {tuple(images.shape)}")
 
 
+def _partners(batch: Any) -> Optional[tuple]:
+    """The partner's two frames ``(y, y_next)`` of a batch drawn with ``data.cross_pairs``, padded to whole cells;
+    None for a batch without partners."""
+    y, y_next = getattr(batch, "y", None), getattr(batch, "y_next", None)
+    return None if y is None else (pad_to_cell(y), pad_to_cell(y_next))
+
+
 def _moved(t: Motion) -> Tensor:
     """Mean |latent grid - identity| of a motion (normalised units): near 0 means it collapsed to "no motion"."""
     h, w = t.latent_grid.shape[1:3]
@@ -280,22 +287,22 @@ class MotionMapper(pl.LightningModule):
                       + cfg.static * losses.static_loss(finest, x_next))
             total = total + l_flow
         l_cross = total.new_zeros(())
-        y, y_next = getattr(batch, "y", None), getattr(batch, "y_next", None)
-        if self.adapt is not None and y is not None:
-            l_cross = self.cross_loss(x, x_next, pad_to_cell(y), pad_to_cell(y_next), t)
+        partners = _partners(batch)
+        if self.adapt is not None and partners is not None:
+            l_cross = self.cross_loss(x, x_next, *partners, t)
             total = total + cfg.cross * l_cross
         return Losses(total, l_pix, l_lat, l_bg, _moved(t), l_flow.detach(), l_cross.detach())
 
     def _adapt_step(self, batch: Any, x: Tensor, x_next: Tensor) -> Losses:
         """A training step of ``optim.train: adapt``: A's motion from the frozen network (no graph), then only the
         adaptor's loss on the partners. x, x_next ``float [B,3,H,W]``, padded to whole cells."""
-        y, y_next = getattr(batch, "y", None), getattr(batch, "y_next", None)
-        if self.adapt is None or y is None:
+        partners = _partners(batch)
+        if self.adapt is None or partners is None:
             raise MotionmapError("optim.train adapt: the batches have no partner characters; set data.cross_pairs > 0")
         with torch.no_grad():
             fx, fxn = self.f(torch.cat([x, x_next])).chunk(2)
             t = self.transform(fx, fxn, x, x_next)
-        l_cross = self.cross_loss(x, x_next, pad_to_cell(y), pad_to_cell(y_next), t)
+        l_cross = self.cross_loss(x, x_next, *partners, t)
         return Losses(self.loss_cfg.cross * l_cross, None, None, None, _moved(t), None, l_cross.detach())
 
     def cross_loss(self, a0: Tensor, a_t: Tensor, b0: Tensor, b_t: Tensor, t: Motion) -> Tensor:

@@ -20,7 +20,9 @@ def _noise(t, h, w):
 @pytest.fixture(scope="module")
 def tiny():
     torch.manual_seed(0)
-    return Retargeter(MotionMapper(net=NetConfig(motion="flow", channels=8, hidden=4, flow_hidden=4)))
+    # One thread whatever the machine's load: with two, the refinement's sign gradients amplify the threaded
+    # reductions' rounding on these random-pixel frames into different pixels for different chunkings.
+    return Retargeter(MotionMapper(net=NetConfig(motion="flow", channels=8, hidden=4, flow_hidden=4)), threads=1)
 
 
 class TestPairBytes:
