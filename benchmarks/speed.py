@@ -212,6 +212,9 @@ def section_train(args, name: str) -> dict:
     from motionmap.model.module import MotionMapper, count_parameters
     from motionmap.model.precision import trainer_precision
 
+    from motionmap.host_memory import keep_freed_memory
+
+    keep_freed_memory()  # as `motionmap train` does
     cfg = load_config(name)
     model_cfg = cfg.get("model", {})
     data_cfg = dict(cfg.get("data", {}))
