@@ -3,9 +3,9 @@
 A training step allocates and frees the same few dozen large CPU tensors every step (a 64-pair batch's correlation
 volume alone is 31 MB). glibc serves blocks above its mmap threshold with fresh ``mmap`` calls and returns freed
 memory at the top of the heap to the system, so each step faults the same pages in again: tens of thousands of
-page faults a step at batch 64 on the flow config (850,000 -> 190,000 over 25 steps with this module's settings). Raising the mmap
-threshold and the trim threshold keeps those blocks in the heap, where the next step reuses them. The price: the
-process keeps its peak memory until it exits, which a training run reaches anyway. This is what PyTorch's CPU
+page faults a step at batch 64 on the flow config (850,000 -> 190,000 over 25 steps with this module's settings).
+Raising the mmap threshold and the trim threshold keeps those blocks in the heap, where the next step reuses them.
+The price: the process keeps its peak memory until it exits, which a training run reaches anyway. This is what PyTorch's CPU
 performance guide gets from swapping in jemalloc or tcmalloc, without a new dependency.
 
 Only on Linux with glibc; elsewhere (macOS, musl, Windows) :func:`keep_freed_memory` does nothing.
