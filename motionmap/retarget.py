@@ -62,6 +62,17 @@ def _moving_frames(source_frames: np.ndarray, a0, step: int) -> np.ndarray:
         for i in range(0, len(source_frames), step)])
 
 
+def _distinct_frames(source_frames: np.ndarray, frames: np.ndarray):
+    """Of the frame indices ``frames`` (``int [M]``) into ``uint8 [T,H,W,C]``, the first of each set of identical
+    frames (``int [U]``, in order) and, for each of ``frames``, the position of its first in that list (``int [M]``).
+    Animations repeat frames (a held pose, a cycle drawn twice): a repeat is drawn once and copied."""
+    position = {}
+    inverse = np.array([position.setdefault(source_frames[i].tobytes(), len(position)) for i in frames], np.intp)
+    firsts = np.empty(len(position), np.intp)
+    firsts[inverse[::-1]] = frames[::-1]  # the last write per position is its first occurrence
+    return firsts, inverse
+
+
 MAX_AUTO_THREADS = 4  # 64x64 sprites gain little from more
 
 
@@ -224,7 +235,8 @@ class Retargeter:
         to ``source_frames`` and dropping its own output, without computing that output).
 
         A frame identical to the pose ``target`` is drawn in (``source_frames[0]`` or ``reference``, compared over
-        black) gets ``target`` itself, pixel for pixel, without a model pass.
+        black) gets ``target`` itself, pixel for pixel, without a model pass; a frame identical to an earlier one
+        gets that one's answer, without a pass of its own.
         """
         from motionmap.alpha import BLACK, WHITE, has_transparent_background, is_binary_alpha, matte, over_solid
         from motionmap.palette import lock_frames, palette_for
@@ -280,17 +292,19 @@ class Retargeter:
         step = frames_per_pass(height, width, batch_size)
         outs = [np.empty(source_frames.shape[:3] + (3,), np.uint8) for _ in targets]  # (T, H, W, 3) each
         # A frame identical to the reference is the pose the target is drawn in: its answer is the target itself,
-        # pixel for pixel (the model would only redraw it), and it costs nothing.
+        # pixel for pixel (the model would only redraw it), and it costs nothing. A frame identical to an earlier
+        # one gets that one's answer.
         with torch.inference_mode(), autocast(self.device, self.bf16):
             a0 = _to_float(source_frames[:1] if reference is None else reference[None]).to(self.device)  # (1, 3, H, W)
             moving = _moving_frames(source_frames, a0, step)
+            distinct, copy_of = _distinct_frames(source_frames, moving)
             b0s = [_to_float(t[None]).to(self.device) for t in targets]  # (1, 3, H, W) each
             for out, b0 in zip(outs, b0s):
                 out[:] = _to_uint8(b0)
             # A's colour -> each target's colour, for the pixels that come into view (motionmap.appear)
             colours = [colour_correspondence(_to_uint8(a0)[0], o[0]) for o in outs] if self.appear == "source" else None
-            for i in range(0, len(moving), step):
-                frames = moving[i : i + step]
+            for i in range(0, len(distinct), step):
+                frames = distinct[i : i + step]
                 a_t = _to_float(source_frames[frames]).to(self.device)  # (n, 3, H, W)
                 motion = self.model.transfer_motion(a0, a_t, self.refine)
                 if colours:
@@ -303,4 +317,6 @@ class Retargeter:
                     if colours:
                         rendered = paint_appearing(rendered, a_t_uint8, appearing, colours[k])
                     out[frames] = rendered
+        for out in outs:  # repeated frames: the answer of their first
+            out[moving] = out[distinct[copy_of]]
         return outs

@@ -219,3 +219,24 @@ def test_frames_in_the_targets_pose_are_the_target_itself(monkeypatch):
     seen.clear()
     still = r.retarget(source[:1].repeat(5, 0), target, reference=source[0, ..., :3])  # RGB reference, RGBA frames
     assert seen == [] and (still == target).all()
+
+
+def test_a_repeated_frame_is_drawn_once_and_copied(monkeypatch):
+    """Frames identical to an earlier frame of the animation go through the model once: the repeats get the first's
+    answer, and the frames are those of the animation without the repeats."""
+    from motionmap.synth import render_animation, sample_character
+
+    r = Retargeter.load(threads=1)
+    source = render_animation(sample_character(1), "walk", "left")  # uint8 [T,64,64,4]
+    target = render_animation(sample_character(2), "walk", "left")[0]
+    frames = np.stack([source[0], source[2], source[1], source[2], source[3], source[1]])
+    seen = []
+    motion = r.model.transfer_motion
+    monkeypatch.setattr(r.model, "transfer_motion", lambda a0, a_t, *a: seen.append(len(a_t)) or motion(a0, a_t, *a))
+    out = r.retarget(frames, target)
+    assert seen == [3]  # frames 2, 1 and 3 of the walk
+    np.testing.assert_array_equal(out[3], out[1])
+    np.testing.assert_array_equal(out[5], out[2])
+    once = r.retarget(source[:4], target)
+    for t, walk_frame in enumerate([0, 2, 1, 2, 3, 1]):
+        np.testing.assert_array_equal(out[t], once[walk_frame])
