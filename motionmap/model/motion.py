@@ -23,12 +23,15 @@ def identity_affine(batch: int, device=None, dtype=torch.float32) -> Tensor:
     return eye.expand(batch, 2, 3).clone()
 
 
+@lru_cache(maxsize=64)
 def base_grid(height: int, width: int, device=None, dtype=torch.float32) -> Tensor:
-    """Normalised pixel-centre coordinates ``[H,W,2]`` (x, y) in (-1, 1)."""
-    ys = (torch.arange(height, device=device, dtype=dtype) * 2 + 1) / height - 1
-    xs = (torch.arange(width, device=device, dtype=dtype) * 2 + 1) / width - 1
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy], dim=-1)  # (H, W, 2)
+    """Normalised pixel-centre coordinates ``[H,W,2]`` (x, y) in (-1, 1). Cached (a retarget asks for the same few
+    grids hundreds of times): the tensor is shared, so never write to it."""
+    with torch.inference_mode(False):  # cached: an ordinary tensor, usable in autograd later
+        ys = (torch.arange(height, device=device, dtype=dtype) * 2 + 1) / height - 1
+        xs = (torch.arange(width, device=device, dtype=dtype) * 2 + 1) / width - 1
+        gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+        return torch.stack([gx, gy], dim=-1)  # (H, W, 2)
 
 
 def is_broadcast(x: Tensor) -> bool:
