@@ -205,16 +205,26 @@ class TestRetargetLpcSheet:
         filled = out[..., 3].reshape(21, 64, 13, 64).any(axis=(1, 3))  # (rows, columns)
         want = sheet[..., 3].reshape(21, 64, 13, 64).any(axis=(1, 3))
         np.testing.assert_array_equal(filled, want)
-        assert len(r.calls) == 2 * 20  # 20 non-empty rows, two passes each
-        # Every row's motion starts from the walk frame of its facing (the target's pose).
-        walk_down = sheet[10 * 64 : 11 * 64, :64]
-        np.testing.assert_array_equal(r.calls[-1][0][0], walk_down)  # hurt uses "down"
+        # The rows of a facing go through the model together (two passes each: over black and over white), their
+        # motion starting from the walk frame of that facing (the target's pose); hurt counts as "down".
+        assert len(r.calls) == 2 * 4
+        for k, facing in enumerate(["up", "left", "down", "right"]):  # in the order the sheet first shows them
+            rows = [i for i, spec in enumerate(LPC_LAYOUT.rows) if (spec.facing or "down") == facing]
+            walk = LPC_LAYOUT.row_index("walk", facing)
+            drawn = sum(int(want[i].sum()) for i in rows)
+            for source, _ in r.calls[2 * k : 2 * k + 2]:
+                np.testing.assert_array_equal(source[0], sheet[walk * 64 : (walk + 1) * 64, :64])
+                assert len(source) == 1 + drawn  # the reference first, then every drawn cell of those rows
 
-    def test_progress_callback_sees_every_row(self):
+    def test_progress_callback_counts_every_row(self):
         targets = {f: np.pad(character(), ((16, 16), (16, 16), (0, 0))) for f in FACINGS}
         seen = []
         retarget_lpc_sheet(ShiftRetargeter(), self._sheet(), targets, progress=lambda done, total: seen.append((done, total)))
-        assert seen == [(i, 21) for i in range(1, 22)]
+        assert seen == [(5, 21), (10, 21), (16, 21), (21, 21)]  # after each facing's rows (down: six, with hurt)
+        seen.clear()
+        retarget_lpc_sheet(ShiftRetargeter(), self._sheet(), targets, reference_animation=None,
+                           progress=lambda done, total: seen.append((done, total)))
+        assert seen == [(i, 21) for i in range(1, 22)]  # no shared reference: row by row
 
     def test_bad_inputs(self):
         targets = {f: character(64) for f in FACINGS}
