@@ -240,3 +240,14 @@ def test_a_repeated_frame_is_drawn_once_and_copied(monkeypatch):
     once = r.retarget(source[:4], target)
     for t, walk_frame in enumerate([0, 2, 1, 2, 3, 1]):
         np.testing.assert_array_equal(out[t], once[walk_frame])
+
+
+@pytest.mark.parametrize("threads, passes", [(1, [16, 3]), (2, [19])])
+def test_cpu_passes_hold_sixteen_64px_frames_per_thread(ckpt, monkeypatch, threads, passes):
+    """On a CPU a pass takes at most 16 frames of 64x64 per thread (cache-sized), whatever batch_size allows."""
+    r = Retargeter.load(ckpt, threads=threads)
+    seen = []
+    motion = r.model.transfer_motion
+    monkeypatch.setattr(r.model, "transfer_motion", lambda a0, a_t, *a: seen.append(len(a_t)) or motion(a0, a_t, *a))
+    r.retarget(sprites(20, 64, 64, 3, seed=4), sprites(1, 64, 64, 3, seed=5)[0], batch_size=64)
+    assert seen == passes
