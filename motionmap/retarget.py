@@ -316,6 +316,8 @@ class Retargeter:
                 out[:] = _to_uint8(b0)
             # A's colour -> each target's colour, for the pixels that come into view (motionmap.appear)
             colours = [colour_correspondence(_to_uint8(a0)[0], o[0]) for o in outs] if self.appear == "source" else None
+            if len(distinct):  # passes of even size: 43 frames in steps of 16 go as 15, 14, 14, not 16, 16, 11
+                step = -(-len(distinct) // -(-len(distinct) // step))
             for i in range(0, len(distinct), step):
                 frames = distinct[i : i + step]
                 a_t = _to_float(source_frames[frames]).to(self.device)  # (n, 3, H, W)

@@ -242,9 +242,10 @@ def test_a_repeated_frame_is_drawn_once_and_copied(monkeypatch):
         np.testing.assert_array_equal(out[t], once[walk_frame])
 
 
-@pytest.mark.parametrize("threads, passes", [(1, [16, 3]), (2, [19])])
+@pytest.mark.parametrize("threads, passes", [(1, [10, 9]), (2, [19])])
 def test_cpu_passes_hold_sixteen_64px_frames_per_thread(ckpt, monkeypatch, threads, passes):
-    """On a CPU a pass takes at most 16 frames of 64x64 per thread (cache-sized), whatever batch_size allows."""
+    """On a CPU a pass takes at most 16 frames of 64x64 per thread (cache-sized), whatever batch_size allows, and
+    the passes are of about one size."""
     r = Retargeter.load(ckpt, threads=threads)
     seen = []
     motion = r.model.transfer_motion
