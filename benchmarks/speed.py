@@ -12,7 +12,8 @@ Sections (each in its own process, so each peak memory is its own: RSS on CPU, `
   rows (every animation of one facing: 5 rows, 45 frames), one row per call as a script calls it. The methods run
   interleaved, ``--repeats`` times; the median of each is reported as frames/s and as a ratio to the warp.
 - ``sheet``: ``retarget --all``: :func:`motionmap.core.retarget_lpc_sheet` of a whole LPC sheet (21 rows, onto
-  transparent targets as the command does) against the warp over the same rows (one pass per row).
+  transparent targets as the command does; the rows of a facing go through the model together) against the warp
+  over the same rows (one pass per row: the warp has nothing to share between rows).
 - ``train``: frame pairs/s of ``motionmap train fit`` steps of each ``--configs`` (default: the shipped ``flow``),
   through the real ``FramePairDataModule`` and ``Trainer`` (everything but validation and checkpoint writes), on a
   small synthetic set built once under ``--data``; ratio to the 150 pairs/s target on CPU.
