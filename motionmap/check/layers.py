@@ -10,8 +10,11 @@ the relative move is what the layer frame needs to sit on the body as it does in
 same 1-3 px for every reference when the layer frame alone was moved. A frame is flagged when its references agree
 on one non-zero relative move (:func:`layer_offsets`), the references themselves are not the ones out of place,
 clean LPC layers do not show that move at that cell (:func:`~motionmap.check.prior.natural_layer_shifts`), another
-facing does not show it at that frame, and, for a layer big enough to reach the body's edge, the move puts it back on
-the body's silhouette better than it would the row's other frames (:func:`overhang_excess`).
+facing does not show it at that frame, no other frame of the row with the same body pose draws the layer the same
+way on it (:func:`same_pose_alike`: an animation that returns to a pose repeats the layer's drawing, so a layer
+sitting the same way on the same pose twice is how it is drawn, where a slip in one frame breaks the repetition), and,
+for a layer big enough to reach the body's edge, the move puts it back on the body's silhouette better than it would
+the row's other frames (:func:`overhang_excess`).
 
 Input: :class:`~motionmap.check.grid.SheetGrid` of the body and of the layer, one layout. Output: ``shift`` flags.
 """
@@ -19,13 +22,13 @@ Input: :class:`~motionmap.check.grid.SheetGrid` of the body and of the layer, on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from motionmap.check.align import MAX_SHIFT, dilate, shift_frames, shift_list
 from motionmap.check.detect import Flag, _offset, _references, _score
-from motionmap.check.grid import SheetGrid
+from motionmap.check.grid import SheetGrid, pack_keys
 from motionmap.check.prior import natural_layer_shifts
 
 REACH = 2  # reference frames up to this many frames either side in the row
@@ -40,6 +43,7 @@ LOOSE_GAIN = 0.1  # ...whose relative move gains at least this share of the laye
 LOOSE_WITNESSES = 3  # and at least this many of them
 EDGE_LAYER = 30  # a layer frame of at least this many px reaches the body's edge: moved back, it must hang off
 OVERHANG_GAIN = 3  # the body's silhouette by this many px less than the same move does to the row's other frames
+POSE_SHARE = 0.95  # two frames of a row show the same body pose when this share of the body reappears exactly
 
 
 @dataclass
@@ -64,8 +68,9 @@ _SHIFTS = np.array(shift_list(MAX_SHIFT))
 _ZERO = len(_SHIFTS) // 2
 
 
-def pair_matches(body: SheetGrid, layer: SheetGrid) -> Dict[Tuple[int, int], PairMatch]:
-    """:class:`PairMatch` of every layer frame drawn on a body frame that has references."""
+def pair_matches(body: SheetGrid, layer: SheetGrid, poses: Optional["Poses"] = None) -> Dict[Tuple[int, int], PairMatch]:
+    """:class:`PairMatch` of every layer frame drawn on a body frame that has references (with ``poses``, the
+    :func:`same_pose_frames` of the body, also the farther frames of its row with the same body pose)."""
     layer_keys, body_keys = layer.keys(), body.keys()
     n_rows, n_cols, h, w = layer_keys.shape
     m = 2 * MAX_SHIFT
@@ -78,6 +83,8 @@ def pair_matches(body: SheetGrid, layer: SheetGrid) -> Dict[Tuple[int, int], Pai
     for r, f in zip(*np.nonzero(drawn)):
         r, f = int(r), int(f)
         refs = [(q, g) for q, g in _references(layer, r, f, reach=REACH) if drawn[q, g]]
+        if poses:
+            refs += [(r, g) for g, _ in poses.get((r, f), []) if drawn[r, g] and (r, g) not in refs]
         if not refs:
             continue
         on = layer_keys[r, f] != 0
@@ -172,6 +179,61 @@ def _mirrored(layer: SheetGrid, offsets: Dict, r: int, f: int, move: Tuple[int, 
                and abs(offsets[(q, f)][0][1]) == abs(move[1]) for q in group)
 
 
+def _match_counts(frame: np.ndarray, ref: np.ndarray, moves: np.ndarray) -> np.ndarray:
+    """``int [S]``: opaque px of ``frame`` (``uint32 [h,w]`` keys) equal to ``ref``'s px ``moves`` (``int [S,2]``,
+    up to ``2 * MAX_SHIFT``) away."""
+    m = 2 * MAX_SHIFT
+    h, w = frame.shape
+    pad = np.zeros((h + 2 * m, w + 2 * m), ref.dtype)
+    pad[m : m + h, m : m + w] = ref
+    ys, xs = np.nonzero(frame)
+    return (pad[ys[None] + m + moves[:, :1], xs[None] + m + moves[:, 1:]] == frame[ys, xs]).sum(-1)
+
+
+Poses = Dict[Tuple[int, int], List[Tuple[int, Tuple[int, int]]]]
+
+
+def same_pose_frames(body: SheetGrid) -> Poses:
+    """``{(r, f): [(g, (dy, dx)), ...]}``: the other frames ``g`` of row ``r`` that show the body pose of frame ``f``
+    (:data:`POSE_SHARE` of the whole body frame reappears exactly in ``g``, moved by ``(dy, dx)``, up to
+    :data:`MAX_SHIFT` px): where an animation returns to a pose (a thrust's hold, a shoot's aim)."""
+    keys = body.keys()
+    px = (keys != 0).reshape(*keys.shape[:2], -1).sum(-1)
+    out: Poses = {}
+    for r, f in zip(*np.nonzero(body.valid)):
+        r, f = int(r), int(f)
+        for g in np.flatnonzero(body.valid[r]):
+            # Same pose, about the same number of px: skip the frames that cannot be one before matching.
+            if g == f or min(px[r, f], px[r, g]) < POSE_SHARE * max(px[r, f], px[r, g]):
+                continue
+            pose = _match_counts(keys[r, f], keys[r, g], _SHIFTS)
+            if pose.max() >= POSE_SHARE * px[r, f]:
+                out.setdefault((r, f), []).append((int(g), tuple(int(v) for v in _SHIFTS[int(pose.argmax())])))
+    return out
+
+
+def same_pose_alike(poses: Poses, layer: SheetGrid, r: int, f: int, move: Tuple[int, int]) -> List[int]:
+    """The frames ``g`` of :func:`same_pose_frames` ``poses[(r, f)]`` on which the layer sits as in frame ``(r, f)``:
+    with the body's move, at least :data:`LAYER_SHARE` of the layer frame reappears in place, more than with
+    ``move`` (the move that would put it back on the body as its neighbours have it).
+
+    An animation that returns to a pose repeats the layer drawn on it, so a layer frame off the body by ``move``
+    that sits the same way on the same pose elsewhere in the row is the way the layer is drawn for that pose; a layer
+    moved in one frame by mistake breaks the repetition. (A slip copied into another frame of the same pose repeats
+    too and is let through.)"""
+    lkeys = pack_keys(layer.cells[r])
+    layer_px = int((lkeys[f] != 0).sum())
+    alike = []
+    for g, own in poses.get((r, f), []):
+        if not layer.valid[r, g]:
+            continue
+        own = np.array(own)
+        in_place, moved = _match_counts(lkeys[f], lkeys[g], np.array([own, own + np.array(move)]))
+        if in_place >= LAYER_SHARE * layer_px and in_place > moved:
+            alike.append(g)
+    return alike
+
+
 def overhang_excess(body: SheetGrid, layer: SheetGrid, r: int, f: int, move: Tuple[int, int]) -> float:
     """How many more layer px hang off the body's silhouette in frame ``(r, f)`` with the layer moved by ``move``
     than as drawn, minus the same for the row's other frames (their median). Negative: the move puts the frame's
@@ -185,13 +247,17 @@ def overhang_excess(body: SheetGrid, layer: SheetGrid, r: int, f: int, move: Tup
     return change(f) - (float(np.median(others)) if others else 0.0)
 
 
-def layer_shifts(body: SheetGrid, layer: SheetGrid, name: str) -> List[Flag]:
-    """``shift`` flags of one layer against the body it is drawn on (see the module docstring)."""
+def layer_shifts(body: SheetGrid, layer: SheetGrid, name: str, poses: Optional[Poses] = None) -> List[Flag]:
+    """``shift`` flags of one layer against the body it is drawn on (see the module docstring). ``poses``:
+    :func:`same_pose_frames` of ``body`` (computed when not given; pass it when checking many layers on one body)."""
+    poses = same_pose_frames(body) if poses is None else poses
     flags = []
     # Offsets clean LPC layers show at a cell are the art's own.
-    offsets = layer_offsets(pair_matches(body, layer), lambda cell, move: move in natural_layer_shifts(layer, *cell))
+    offsets = layer_offsets(pair_matches(body, layer, poses), lambda cell, move: move in natural_layer_shifts(layer, *cell))
     for (r, f), ((dy, dx), support, gain) in sorted(offsets.items()):
         if _mirrored(layer, offsets, r, f, (dy, dx)):  # every facing does it: the art's own
+            continue
+        if same_pose_alike(poses, layer, r, f, (dy, dx)):  # drawn so on this pose wherever the row repeats it
             continue
         excess = overhang_excess(body, layer, r, f, (dy, dx))
         if excess > 0 or (layer.alpha[r, f].sum() >= EDGE_LAYER and excess > -OVERHANG_GAIN):

@@ -104,11 +104,14 @@ def measure_layer_prior(pairs: Iterable[Tuple[str, SheetGrid, SheetGrid]]) -> Di
     on a slightly different pose than the body's (a cap one pixel higher in a rest frame, eyes that skip the walk's
     bob), every character wearing it shows the same offset: the prior keeps the checks from reporting that again
     and again on art the project ships with."""
-    from motionmap.check.layers import layer_offsets, pair_matches
+    from motionmap.check.layers import layer_offsets, pair_matches, same_pose_frames
 
     seen: Dict[str, set] = defaultdict(set)
+    last = None  # (body, its same_pose_frames): pairs come grouped by body
     for name, body, layer in pairs:
-        for (r, f), (move, _, _) in layer_offsets(pair_matches(body, layer)).items():
+        if last is None or last[0] is not body:
+            last = (body, same_pose_frames(body))
+        for (r, f), (move, _, _) in layer_offsets(pair_matches(body, layer, last[1])).items():
             seen[f"{r},{f}"].add((move, name))
     out = {}
     for cell, found in sorted(seen.items()):

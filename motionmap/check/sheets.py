@@ -11,7 +11,7 @@ import numpy as np
 
 from motionmap.check.detect import Flag, check_grid
 from motionmap.check.grid import sheet_grid
-from motionmap.check.layers import layer_shifts
+from motionmap.check.layers import layer_shifts, same_pose_frames
 from motionmap.errors import MotionmapError
 from motionmap.io.images import read_image
 from motionmap.io.sheets import _check_sheet_size, detect_layout
@@ -45,8 +45,9 @@ def check_layers(layers: Mapping[str, np.ndarray], layout: SheetLayout = LPC_LAY
     composed = compose_layers([layers[k] for k in names])
     flags = check_sheet_array(composed, layout)
     body = sheet_grid(layers[names[0]], layout)
+    poses = same_pose_frames(body)
     for name in names[1:]:
-        flags += layer_shifts(body, sheet_grid(layers[name], layout), name)
+        flags += layer_shifts(body, sheet_grid(layers[name], layout), name, poses)
     flags.sort(key=lambda fl: (fl.row, fl.frame, fl.layer or ""))
     return flags
 

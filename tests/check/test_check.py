@@ -207,10 +207,12 @@ def test_layers_flag_a_moved_layer(tmp_path, synth_sheet):
     assert [(fl["row"], fl["frame"], fl["kind"]) for fl in on_layer] == [(9, 4, "shift")]
 
 
-def _body_and_eyes(move_eyes=None):
+def _body_and_eyes(move_eyes=None, pose_of=None):
     """An LPC-sized character of two layers made in the test: a textured body that bobs and sways from frame to
     frame (a rigid move per frame) and a 5-px eyes layer drawn on its face; ``move_eyes`` = (row, frame, dy, dx)
-    moves the eyes alone in one frame."""
+    moves the eyes alone in one frame (or a list of them, several frames). ``pose_of(row, frame)``: a number per
+    frame; frames with different numbers get differently drawn legs (the lower third of the body), so only the
+    frames with the same number show the same body pose (default: one pose everywhere)."""
     from motionmap.check.align import shift_rgba
     from motionmap.layout import LPC_LAYOUT
 
@@ -226,13 +228,17 @@ def _body_and_eyes(move_eyes=None):
         eyes_px[y, x] = (c, c, 255 - c, 255)
     body = sheet_grid(np.zeros((1344, 832, 4), np.uint8), LPC_LAYOUT)
     eyes = sheet_grid(np.zeros((1344, 832, 4), np.uint8), LPC_LAYOUT)
+    legs = blob & (yy >= 20)
     for r, spec in enumerate(LPC_LAYOUT.rows):
         for f in range(spec.frames):
             y, x = 18 + (0, 1, 2, 1)[f % 4], 20 + (r + f) % 3
-            body.cells[r, f, y : y + 30, x : x + 18] = body_px
+            posed = body_px.copy()
+            if pose_of is not None:
+                posed[legs, :3] = palette[np.random.default_rng([1, pose_of(r, f)]).integers(0, 6, int(legs.sum()))]
+            body.cells[r, f, y : y + 30, x : x + 18] = posed
             eyes.cells[r, f, y : y + 30, x : x + 18] = eyes_px
-    if move_eyes is not None:
-        r, f, dy, dx = move_eyes
+    moves = [] if move_eyes is None else [move_eyes] if isinstance(move_eyes, tuple) else move_eyes
+    for r, f, dy, dx in moves:
         eyes.cells[r, f] = shift_rgba(eyes.cells[r, f], dy, dx)
     as_sheet = lambda g: g.cells.transpose(0, 2, 1, 3, 4).reshape(1344, 832, 4)  # noqa: E731
     return {"body": as_sheet(body), "eyes": as_sheet(eyes)}
@@ -264,6 +270,66 @@ def test_layer_offset_next_to_a_moved_frame_is_explained_by_it():
     layers = _body_and_eyes(move_eyes=(10, 3, 0, 2))
     offsets = layer_offsets(pair_matches(grid_of(layers["body"], LPC_LAYOUT), grid_of(layers["eyes"], LPC_LAYOUT)))
     assert list(offsets) == [(10, 3)] and offsets[(10, 3)][0] == (0, -2)
+
+
+def _thrust_hold(r, f):
+    """Every frame its own pose, except thrust-up (row 4) frames 3 and 7: the same pose (as in LPC thrust rows)."""
+    return r * 16 + (3 if (r, f) == (4, 7) else f)
+
+
+def test_same_pose_frames_are_the_frames_an_animation_returns_to():
+    from motionmap.check.grid import sheet_grid as grid_of
+    from motionmap.check.layers import same_pose_frames
+    from motionmap.layout import LPC_LAYOUT
+
+    poses = same_pose_frames(grid_of(_body_and_eyes(pose_of=_thrust_hold)["body"], LPC_LAYOUT))
+    # Frame 7 sits 1 px right of frame 3 (the body sways), so the pose reappears moved by (0, 1).
+    assert poses == {(4, 3): [(7, (0, 1))], (4, 7): [(3, (0, -1))]}
+
+
+def test_layer_drawn_off_the_body_on_both_frames_of_one_pose_is_not_flagged():
+    """Eyes 1 px lower on the body in thrust-up frames 3 and 7, which show the same body pose: the neighbouring
+    frames see both off the body, but the layer sits the same way wherever the row returns to that pose, so it is
+    how the layer is drawn, not a slip (the real Universal LPC tunics do this)."""
+    from motionmap.check.grid import sheet_grid as grid_of
+    from motionmap.check.layers import layer_offsets, pair_matches, same_pose_frames
+    from motionmap.check.sheets import check_layers
+    from motionmap.layout import LPC_LAYOUT
+
+    layers = _body_and_eyes(move_eyes=[(4, 3, 1, 0), (4, 7, 1, 0)], pose_of=_thrust_hold)
+    body, eyes = grid_of(layers["body"], LPC_LAYOUT), grid_of(layers["eyes"], LPC_LAYOUT)
+    offsets = layer_offsets(pair_matches(body, eyes, same_pose_frames(body)))
+    assert {cell: v[0] for cell, v in offsets.items()} == {(4, 3): (-1, 0), (4, 7): (-1, 0)}  # both are seen off
+    assert [fl for fl in check_layers(layers) if fl.layer is not None] == []
+
+
+def test_layer_moved_in_one_frame_of_a_repeated_pose_is_flagged():
+    """The same move in frame 3 alone: frame 7, the same pose, has the eyes in place, so frame 3 is a slip."""
+    from motionmap.check.sheets import check_layers
+
+    flags = [fl for fl in check_layers(_body_and_eyes(move_eyes=(4, 3, 1, 0), pose_of=_thrust_hold))
+             if fl.layer is not None]
+    assert [(fl.row, fl.frame, fl.layer, fl.move) for fl in flags] == [(4, 3, "eyes", (-1, 0))]
+
+
+def test_ulpc_tunic_thrust_hold_is_the_drawing_and_a_moved_frame_still_is_found(ulpc_root):
+    """Universal LPC female tunics sit 1 px higher on the body in thrust-up frames 3 and 7 (same body pose) than
+    their neighbours have them: both frames agree, so no flag; the tunic moved 2 px in frame 3 alone is flagged there."""
+    from motionmap.check.align import shift_rgba
+    from motionmap.check.layers import layer_offsets, layer_shifts, pair_matches, same_pose_frames
+    from motionmap.layout import LPC_LAYOUT
+
+    body = sheet_grid(read_sheet(ulpc_root / "body" / "female" / "light.png"), LPC_LAYOUT)
+    tunic = sheet_grid(read_sheet(ulpc_root / "torso" / "tunics" / "female" / "teal_tunic.png"), LPC_LAYOUT)
+    poses = same_pose_frames(body)
+    assert 7 in [g for g, _ in poses[(4, 3)]]
+    offsets = layer_offsets(pair_matches(body, tunic, poses))
+    assert (4, 3) in offsets and (4, 7) in offsets  # the neighbours do see the tunic off the body there
+    assert not [fl for fl in layer_shifts(body, tunic, "torso", poses) if fl.row == 4]
+    tunic.cells[4, 3] = shift_rgba(tunic.cells[4, 3], 0, 2)
+    flagged = [(fl.row, fl.frame) for fl in layer_shifts(body, tunic, "torso", poses)]
+    # Frame 7 loses the frame that confirmed its drawing, so it may be reported too; frame 3 must be.
+    assert (4, 3) in flagged and set(flagged) <= {(4, 3), (4, 7)}
 
 
 def test_data_lpc_check_reports(capsys, tmp_path, lpc_root):
