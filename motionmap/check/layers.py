@@ -62,29 +62,50 @@ class PairMatch:
     relative_body: np.ndarray  # int [K,S]
     layer_px: int
     body_px: int
+    flipped: np.ndarray  # bool [K]: the reference is the other facing's frame, mirrored
 
 
 _SHIFTS = np.array(shift_list(MAX_SHIFT))
 _ZERO = len(_SHIFTS) // 2
 
 
-def pair_matches(body: SheetGrid, layer: SheetGrid, poses: Optional["Poses"] = None) -> Dict[Tuple[int, int], PairMatch]:
+def mirror_rows(layout) -> Dict[int, int]:
+    """``{row: row}``: the rows of one animation facing left and right (drawn as mirror images of each other)."""
+    out = {}
+    for i, a in enumerate(layout.rows):
+        for j, b in enumerate(layout.rows):
+            if a.name == b.name and {a.facing, b.facing} == {"left", "right"}:
+                out[i] = j
+    return out
+
+
+def pair_matches(body: SheetGrid, layer: SheetGrid, poses: Optional["Poses"] = None,
+                 mirror: bool = True) -> Dict[Tuple[int, int], PairMatch]:
     """:class:`PairMatch` of every layer frame drawn on a body frame that has references (with ``poses``, the
-    :func:`same_pose_frames` of the body, also the farther frames of its row with the same body pose)."""
+    :func:`same_pose_frames` of the body, also the farther frames of its row with the same body pose; with
+    ``mirror``, also the same frame of the row facing the other way (left/right), mirrored)."""
     layer_keys, body_keys = layer.keys(), body.keys()
     n_rows, n_cols, h, w = layer_keys.shape
     m = 2 * MAX_SHIFT
-    pad_layer = np.zeros((n_rows, n_cols, h + 2 * m, w + 2 * m), layer_keys.dtype)
-    pad_layer[:, :, m : m + h, m : m + w] = layer_keys
+    # Rows n_rows.. hold the mirrored frames.
+    pad_layer = np.zeros((2 * n_rows, n_cols, h + 2 * m, w + 2 * m), layer_keys.dtype)
+    pad_layer[:n_rows, :, m : m + h, m : m + w] = layer_keys
+    pad_layer[n_rows:, :, m : m + h, m : m + w] = layer_keys[..., ::-1]
     pad_body = np.zeros_like(pad_layer)
-    pad_body[:, :, m : m + h, m : m + w] = body_keys
+    pad_body[:n_rows, :, m : m + h, m : m + w] = body_keys
+    pad_body[n_rows:, :, m : m + h, m : m + w] = body_keys[..., ::-1]
     drawn = layer.valid & body.valid
+    mirrors = mirror_rows(layer.layout) if mirror else {}
     out = {}
     for r, f in zip(*np.nonzero(drawn)):
         r, f = int(r), int(f)
         refs = [(q, g) for q, g in _references(layer, r, f, reach=REACH) if drawn[q, g]]
         if poses:
             refs += [(r, g) for g, _ in poses.get((r, f), []) if drawn[r, g] and (r, g) not in refs]
+        flipped = [False] * len(refs)
+        if r in mirrors and drawn[mirrors[r], f]:
+            refs.append((mirrors[r], f))
+            flipped.append(True)
         if not refs:
             continue
         on = layer_keys[r, f] != 0
@@ -92,6 +113,7 @@ def pair_matches(body: SheetGrid, layer: SheetGrid, poses: Optional["Poses"] = N
         ly, lx = np.nonzero(on)
         wy, wx = np.nonzero(window)
         q, g = (np.array(v) for v in zip(*refs))
+        q = q + n_rows * np.array(flipped, int)
         dy, dx = _SHIFTS[:, :1], _SHIFTS[:, 1:]
         seen_body = pad_body[q, g][:, wy[None] + m + dy, wx[None] + m + dx]  # [K,S,n]
         body_match = (seen_body == body_keys[r, f][wy, wx]).sum(-1)
@@ -105,7 +127,7 @@ def pair_matches(body: SheetGrid, layer: SheetGrid, poses: Optional["Poses"] = N
                      == layer_keys[r, f][ly, lx]).sum(-1)
         body_rel = (pad_body[q, g][k, wy[None, None] + m + ty, wx[None, None] + m + tx]
                     == body_keys[r, f][wy, wx]).sum(-1)
-        out[(r, f)] = PairMatch(refs, layer_rel, body_match, body_rel, len(ly), len(wy))
+        out[(r, f)] = PairMatch(refs, layer_rel, body_match, body_rel, len(ly), len(wy), np.array(flipped))
     return out
 
 
@@ -145,8 +167,10 @@ def layer_offsets(matches: Dict[Tuple[int, int], PairMatch],
         for cell, (moves, sure, loose, gain) in votes.items():
             refs = matches[cell].refs
             mine = offsets.get(cell, ((0, 0), 0, 0))[1:]
-            fix = np.array([offsets[ref][0] if ref in offsets and offsets[ref][1:] > mine else (0, 0)
-                            for ref in refs]).reshape(-1, 2)
+            # A mirrored reference's own offset is mirrored too.
+            fix = np.array([(offsets[ref][0][0], -offsets[ref][0][1] if flip else offsets[ref][0][1])
+                            if ref in offsets and offsets[ref][1:] > mine else (0, 0)
+                            for ref, flip in zip(refs, matches[cell].flipped)]).reshape(-1, 2)
             total = moves + fix
             nonzero = total.any(axis=1)
             for witnesses, need in ((sure, 1), (loose, LOOSE_WITNESSES)):
@@ -158,8 +182,11 @@ def layer_offsets(matches: Dict[Tuple[int, int], PairMatch],
                 # Loose witnesses count only when they all agree and no sure witness sees the frame in place.
                 if witnesses is loose and (support < int(witnesses.sum()) or (sure & ~nonzero).any()):
                     continue
-                if support >= need and support > int((witnesses & ~nonzero).sum()):
-                    agree = witnesses & (total == best).all(axis=1)
+                agree = witnesses & (total == best).all(axis=1)
+                # The other facing's mirrored frame sees this frame as this frame sees it: alone, it cannot tell
+                # which of the two moved, so a frame of the same row must agree.
+                own_row = (agree & ~matches[cell].flipped).any()
+                if support >= need and support > int((witnesses & ~nonzero).sum()) and own_row:
                     found[cell] = ((int(best[0]), int(best[1])), support, int(gain[agree].max()))
                     break
         return found
