@@ -1,14 +1,17 @@
 """One layer against the body it is drawn on: which layer frames sit off the body (``motionmap check --layers``).
 
 A layer (eyes, hair, a shirt) is drawn on the body, so from one frame to the next of an animation it moves with the
-body part under it. For each layer frame and each of its reference frames (its neighbours in the row, and for a row's
-first frame the first frames of the other rows of its facing), exact pixel matching gives two moves within
+body part under it. For each layer frame and each of its reference frames (its neighbours in the row; for a row's
+first frame the first frames of the other rows of its facing; the farther frames of the row with the same body pose,
+:func:`same_pose_frames`; and the same frame of the row facing the other way, mirrored: LPC draws left and right as
+mirror images, :func:`mirror_rows`), exact pixel matching gives two moves within
 :data:`REACH` px: the one that puts the body around the layer (the body's pixels within :data:`BODY_WINDOW` px of
 it) onto the reference's body, and, relative to that, the one that puts the layer onto the reference's layer. When
 both reappear exactly (the layer for at least :data:`LAYER_SHARE` of its pixels, the body for :data:`BODY_SHARE`),
 the relative move is what the layer frame needs to sit on the body as it does in the reference: 0 in clean art, the
 same 1-3 px for every reference when the layer frame alone was moved. A frame is flagged when its references agree
-on one non-zero relative move (:func:`layer_offsets`), the references themselves are not the ones out of place,
+on one non-zero relative move (:func:`layer_offsets`; a frame of its own row among them, since a mirrored frame alone
+sees its partner exactly as the partner sees it), the references themselves are not the ones out of place,
 clean LPC layers do not show that move at that cell (:func:`~motionmap.check.prior.natural_layer_shifts`), another
 facing does not show it at that frame, no other frame of the row with the same body pose draws the layer the same
 way on it (:func:`same_pose_alike`: an animation that returns to a pose repeats the layer's drawing, so a layer
@@ -30,6 +33,7 @@ from motionmap.check.align import MAX_SHIFT, dilate, shift_frames, shift_list
 from motionmap.check.detect import Flag, _offset, _references, _score
 from motionmap.check.grid import SheetGrid, pack_keys
 from motionmap.check.prior import natural_layer_shifts
+from motionmap.layout import SheetLayout
 
 REACH = 2  # reference frames up to this many frames either side in the row
 BODY_WINDOW = 2  # the body pixels within this many px of the layer say where the body part under it went
@@ -56,7 +60,7 @@ class PairMatch:
     ``layer_px``, ``body_px``: the layer frame's opaque px and the body window's.
     """
 
-    refs: List[Tuple[int, int]]
+    refs: List[Tuple[int, int]]  # cells; a flipped one is mirrored (see ``flipped``)
     layer: np.ndarray  # int [K,S]
     body: np.ndarray  # int [K,S]
     relative_body: np.ndarray  # int [K,S]
@@ -67,9 +71,10 @@ class PairMatch:
 
 _SHIFTS = np.array(shift_list(MAX_SHIFT))
 _ZERO = len(_SHIFTS) // 2
+Poses = Dict[Tuple[int, int], List[Tuple[int, Tuple[int, int]]]]  # same_pose_frames: {(r, f): [(g, (dy, dx))]}
 
 
-def mirror_rows(layout) -> Dict[int, int]:
+def mirror_rows(layout: SheetLayout) -> Dict[int, int]:
     """``{row: row}``: the rows of one animation facing left and right (drawn as mirror images of each other)."""
     out = {}
     for i, a in enumerate(layout.rows):
@@ -79,7 +84,7 @@ def mirror_rows(layout) -> Dict[int, int]:
     return out
 
 
-def pair_matches(body: SheetGrid, layer: SheetGrid, poses: Optional["Poses"] = None,
+def pair_matches(body: SheetGrid, layer: SheetGrid, poses: Optional[Poses] = None,
                  mirror: bool = True) -> Dict[Tuple[int, int], PairMatch]:
     """:class:`PairMatch` of every layer frame drawn on a body frame that has references (with ``poses``, the
     :func:`same_pose_frames` of the body, also the farther frames of its row with the same body pose; with
@@ -217,9 +222,6 @@ def _match_counts(frame: np.ndarray, ref: np.ndarray, moves: np.ndarray) -> np.n
     return (pad[ys[None] + m + moves[:, :1], xs[None] + m + moves[:, 1:]] == frame[ys, xs]).sum(-1)
 
 
-Poses = Dict[Tuple[int, int], List[Tuple[int, Tuple[int, int]]]]
-
-
 def same_pose_frames(body: SheetGrid) -> Poses:
     """``{(r, f): [(g, (dy, dx)), ...]}``: the other frames ``g`` of row ``r`` that show the body pose of frame ``f``
     (:data:`POSE_SHARE` of the whole body frame reappears exactly in ``g``, moved by ``(dy, dx)``, up to
@@ -280,7 +282,8 @@ def layer_shifts(body: SheetGrid, layer: SheetGrid, name: str, poses: Optional[P
     poses = same_pose_frames(body) if poses is None else poses
     flags = []
     # Offsets clean LPC layers show at a cell are the art's own.
-    offsets = layer_offsets(pair_matches(body, layer, poses), lambda cell, move: move in natural_layer_shifts(layer, *cell))
+    offsets = layer_offsets(pair_matches(body, layer, poses),
+                            lambda cell, move: move in natural_layer_shifts(layer, *cell))
     for (r, f), ((dy, dx), support, gain) in sorted(offsets.items()):
         if _mirrored(layer, offsets, r, f, (dy, dx)):  # every facing does it: the art's own
             continue
@@ -290,7 +293,7 @@ def layer_shifts(body: SheetGrid, layer: SheetGrid, name: str, poses: Optional[P
         if excess > 0 or (layer.alpha[r, f].sum() >= EDGE_LAYER and excess > -OVERHANG_GAIN):
             continue  # moved back, it would not sit on the body any better than the other frames would
         flags.append(Flag(r, f, "shift", _score(support, 1.0),
-                          f"layer {name} sits {_offset(-dy, -dx)} off the body: moved back it sits on the body as "
-                          f"in {support} neighbouring frame{'s' if support > 1 else ''} ({gain} px more match)",
+                          f"layer {name} sits {_offset(-dy, -dx)} off the body: moved back it sits on the body as in "
+                          f"{support} other frame{'s' if support > 1 else ''} of the animation ({gain} px more match)",
                           layer=name, move=(dy, dx)))
     return flags

@@ -314,7 +314,8 @@ def test_layer_moved_in_one_frame_of_a_repeated_pose_is_flagged():
 
 def test_ulpc_tunic_thrust_hold_is_the_drawing_and_a_moved_frame_still_is_found(ulpc_root):
     """Universal LPC female tunics sit 1 px higher on the body in thrust-up frames 3 and 7 (same body pose) than
-    their neighbours have them: both frames agree, so no flag; the tunic moved 2 px in frame 3 alone is flagged there."""
+    their neighbours have them: both frames agree, so no flag; the tunic moved 2 px in frame 3 alone is flagged
+    there."""
     from motionmap.check.align import shift_rgba
     from motionmap.check.layers import layer_offsets, layer_shifts, pair_matches, same_pose_frames
     from motionmap.layout import LPC_LAYOUT
@@ -330,6 +331,30 @@ def test_ulpc_tunic_thrust_hold_is_the_drawing_and_a_moved_frame_still_is_found(
     flagged = [(fl.row, fl.frame) for fl in layer_shifts(body, tunic, "torso", poses)]
     # Frame 7 loses the frame that confirmed its drawing, so it may be reported too; frame 3 must be.
     assert (4, 3) in flagged and set(flagged) <= {(4, 3), (4, 7)}
+
+
+def test_a_mirrored_frame_alone_does_not_decide_which_of_two_moved():
+    """Walk-left frame 4 and walk-right frame 4 (mirror images) each see the other's layer 1 px off and have no
+    other witness: which one moved cannot be told, so neither is flagged. The same evidence from a frame of the
+    row itself is enough."""
+    from motionmap.check.align import shift_list
+    from motionmap.check.layers import PairMatch, layer_offsets, mirror_rows
+    from motionmap.layout import LPC_LAYOUT
+
+    assert mirror_rows(LPC_LAYOUT)[9] == 11 and mirror_rows(LPC_LAYOUT)[11] == 9 and 10 not in mirror_rows(LPC_LAYOUT)
+    moves = shift_list()
+    layer = np.full((1, len(moves)), 10)
+    layer[0, moves.index((1, 0))] = 20  # all 20 layer px match with the layer moved 1 px down, half in place
+    body = np.full((1, len(moves)), 40)
+    body[0, moves.index((1, 0))] = 30  # the body under it matches in place, not moved
+
+    def matches(flipped):
+        return {(9, 4): PairMatch([(11, 4)], layer, body, body, 20, 40, np.array([flipped])),
+                (11, 4): PairMatch([(9, 4)], layer, body, body, 20, 40, np.array([flipped]))}
+
+    assert layer_offsets(matches(flipped=True)) == {}
+    assert {cell: v[0] for cell, v in layer_offsets(matches(flipped=False)).items()} == {(9, 4): (1, 0),
+                                                                                          (11, 4): (1, 0)}
 
 
 def test_data_lpc_check_reports(capsys, tmp_path, lpc_root):
