@@ -15,7 +15,8 @@ of its own sheet, and for LPC sheets also checks the prediction against what cle
   exactly (:data:`COLOUR_MATCH`) elsewhere drawn in the sheet's usual colours, or, enclosed by the character, it is
   far (:data:`FAR_COLOUR`) from every frequent colour, or it is one colour over 2 px or more with no other one-frame
   colour of the sheet within :data:`KIN_COLOUR` (the art's own effects recur, recoloured, across frames); not at a
-  spot where clean LPC sheets have a one-frame colour.
+  spot where clean LPC sheets have a one-frame colour, nor a single pixel shading the step between two neighbouring
+  colours (:func:`_is_blend`, anti-aliasing).
 - ``shift``: for a whole LPC character (:func:`character_template`), the frame's silhouette fits its own cell of the
   LPC template clearly better moved by 1-3 px (:func:`template_shift`) and fits no neighbouring frame's cell as well
   in place. Otherwise: moving the frame as a whole by up to 3 px gains many exact pixel matches with the frames
@@ -56,6 +57,9 @@ HOLE_EDGE_SHARE = 0.3
 COLOUR_MATCH = 0.875
 FAR_COLOUR = 48
 KIN_COLOUR = 32
+BLEND_CONTRAST = 32  # two neighbouring colours at least this far apart (max over channels)...
+BLEND_SPAN = 0.2  # ...and a one-pixel colour at least this far along the line between them from either end...
+BLEND_DISTANCE = 6  # ...and this close to it (max over channels) is the art's anti-aliasing, not a slip
 SHIFT_THRESHOLD = 0.5
 SHIFT_REACH = 2
 SWAP_THRESHOLD = 0.2
@@ -291,12 +295,36 @@ def lonely_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None):
     return by_mask, (palette, counts, frequent, n_cols, solid, code, inverse)
 
 
+def _is_blend(cell: np.ndarray, spot: np.ndarray) -> bool:
+    """Whether the one pixel ``spot`` (``bool [h,w]``) of ``cell`` (``uint8 [h,w,4]``) is an anti-aliasing pixel: its
+    colour lies between two clearly different opaque colours next to it (within :data:`BLEND_DISTANCE` of the line
+    between them, :data:`BLEND_SPAN` of the way from either end), as pixel art shades the step between two colours."""
+    (y,), (x,) = np.nonzero(spot)
+    h, w = spot.shape
+    around = cell[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 4)
+    near = np.unique(around[(around[:, 3] == 255)][:, :3], axis=0).astype(float)
+    c = cell[y, x, :3].astype(float)
+    near = near[np.abs(near - c).max(axis=1) > 0]
+    for i in range(len(near)):
+        for j in range(i + 1, len(near)):
+            a, b = near[i], near[j]
+            ab = b - a
+            if np.abs(ab).max() < BLEND_CONTRAST:
+                continue
+            t = float((c - a) @ ab / (ab @ ab))
+            if BLEND_SPAN <= t <= 1 - BLEND_SPAN and np.abs(a + t * ab - c).max() <= BLEND_DISTANCE:
+                return True
+    return False
+
+
 def _recoloured_evidence(grid: SheetGrid, keys: np.ndarray, r: int, f: int, spot: np.ndarray,
                          palette: np.ndarray, frequent: np.ndarray, use_prior: bool,
                          others: np.ndarray) -> float:
     """Evidence (> 0) that the lonely-colour pixels ``spot`` (``bool [h,w]``, one 8-connected piece) of frame
     ``(r, f)`` were recoloured; 0 when they look like the art's own."""
     if use_prior and natural_spot(grid, "colour", r, f, spot):
+        return 0.0
+    if spot.sum() == 1 and _is_blend(grid.cells[r, f], spot):
         return 0.0
     # Predict the spot from the rest of the sheet: where its surroundings recur exactly, it is drawn in the sheet's
     # usual colours, so these pixels were recoloured here. A colour far from every frequent colour of the sheet,

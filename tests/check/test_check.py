@@ -437,3 +437,46 @@ def test_check_worn_finds_a_hole_the_body_covers(synth_sheet):
     assert not [fl for fl in check_sheet_array(compose_layers([body, layer]), LPC_LAYOUT) if fl.kind == "hole"]
     flags = check_worn(layer, body, "shirt")
     assert [(fl.row, fl.frame, fl.kind) for fl in flags] == [(5, 3, "hole")]
+
+
+def test_a_one_pixel_blend_between_two_neighbouring_colours_is_anti_aliasing():
+    # Pixel art shades the step between two colours with a pixel in between: that is the art. A near miss of one of
+    # them, a colour off the line between them, or a step too small to shade is not such a pixel.
+    import motionmap.check.detect as detect
+
+    def blend(centre, a=(200, 40, 40), b=(40, 40, 200)):
+        cell = np.zeros((3, 3, 4), np.uint8)
+        cell[:, 0, :3], cell[:, 2, :3], cell[:, 1, :3] = a, b, a
+        cell[1, 1, :3] = centre
+        cell[..., 3] = 255
+        spot = np.zeros((3, 3), bool)
+        spot[1, 1] = True
+        return detect._is_blend(cell, spot)
+
+    assert blend((120, 40, 120))  # halfway
+    assert blend((150, 42, 92))  # a third of the way, 2 off the line
+    assert not blend((200, 52, 40))  # a near miss of one end
+    assert not blend((120, 70, 120))  # 30 off the line
+    assert not blend((62, 40, 62), a=(60, 40, 60), b=(70, 40, 70))  # no step to shade
+
+
+def test_a_blend_pixel_is_not_flagged_where_a_near_miss_is(synth_sheet):
+    import motionmap.check.detect as detect
+
+    def colour_flags(colour, y, x):
+        grid = sheet_grid(synth_sheet.copy(), SYNTH_LAYOUT)
+        grid.cells[5, 3, y, x, :3] = colour
+        return [(fl.row, fl.frame) for fl in detect.find_colours(grid)]
+
+    cell = synth_sheet[64 * 5 : 64 * 6, 64 * 3 : 64 * 4]
+    for y, x in zip(*np.nonzero(cell[..., 3] == 255)):  # a pixel inside the character at a step of two colours
+        around = cell[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 4)
+        if len(around) < 9 or (around[:, 3] < 255).any():
+            continue
+        a = cell[y, x, :3].astype(int)
+        steps = [c for c in around[:, :3].astype(int) if np.abs(c - a).max() >= 96]
+        if steps:
+            break
+    b = steps[0]
+    assert colour_flags(tuple(np.clip(a + (0, 14, 0) * np.sign(127 - a), 0, 255)), y, x) == [(5, 3)]  # near miss
+    assert colour_flags(tuple((a + b) // 2), y, x) == []  # the same pixel shading the step
