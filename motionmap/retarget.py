@@ -302,7 +302,7 @@ class Retargeter:
         # Chunked over frames (motionmap.model.budget): the peak is a few passes plus the uint8 input and output,
         # whatever T (the allocator keeps freed pass memory for reuse; it levels off).
         step = frames_per_pass(height, width, batch_size)
-        if self.device == "cpu":
+        if torch.device(self.device).type == "cpu":
             step = min(step, cpu_frames_per_pass(height, width, self.threads))
         outs = [np.empty(source_frames.shape[:3] + (3,), np.uint8) for _ in targets]  # (T, H, W, 3) each
         # A frame identical to the reference is the pose the target is drawn in: its answer is the target itself,
