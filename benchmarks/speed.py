@@ -210,10 +210,9 @@ def section_train(args, name: str) -> dict:
     import torch
 
     from motionmap.datasets.datamodule import FramePairDataModule
+    from motionmap.host_memory import keep_freed_memory
     from motionmap.model.module import MotionMapper, count_parameters
     from motionmap.model.precision import trainer_precision
-
-    from motionmap.host_memory import keep_freed_memory
 
     keep_freed_memory()  # as `motionmap train` does
     cfg = load_config(name)

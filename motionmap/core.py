@@ -432,8 +432,8 @@ def retarget_lpc_sheet(
                 start = 0
                 for i, f, p in zip(rows, frames, present):
                     cells = np.zeros_like(f)
-                    cells[p] = result[start : start + p.sum()]
-                    start += p.sum()
+                    cells[p] = result[start : start + int(p.sum())]
+                    start += int(p.sum())
                     out[i * fh : (i + 1) * fh, : len(f) * fw] = frames_strip(cells)
             done += len(rows)
             if bar is not None:

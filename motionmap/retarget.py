@@ -14,6 +14,7 @@ stays transparent, the character opaque (rendered over black and over white, alp
 
 from __future__ import annotations
 
+import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -318,7 +319,7 @@ class Retargeter:
             # A's colour -> each target's colour, for the pixels that come into view (motionmap.appear)
             colours = [colour_correspondence(_to_uint8(a0)[0], o[0]) for o in outs] if self.appear == "source" else None
             if len(distinct):  # passes of even size: 43 frames in steps of 16 go as 15, 14, 14, not 16, 16, 11
-                step = -(-len(distinct) // -(-len(distinct) // step))
+                step = math.ceil(len(distinct) / math.ceil(len(distinct) / step))
             for i in range(0, len(distinct), step):
                 frames = distinct[i : i + step]
                 a_t = _to_float(source_frames[frames]).to(self.device)  # (n, 3, H, W)
@@ -333,6 +334,7 @@ class Retargeter:
                     if colours:
                         rendered = paint_appearing(rendered, a_t_uint8, appearing, colours[k])
                     out[frames] = rendered
-        for out in outs:  # repeated frames: the answer of their first
-            out[moving] = out[distinct[copy_of]]
+        if len(distinct) < len(moving):  # repeated frames: the answer of their first
+            for out in outs:
+                out[moving] = out[distinct[copy_of]]
         return outs

@@ -300,7 +300,6 @@ def _is_blend(cell: np.ndarray, spot: np.ndarray) -> bool:
     colour lies between two clearly different opaque colours next to it (within :data:`BLEND_DISTANCE` of the line
     between them, :data:`BLEND_SPAN` of the way from either end), as pixel art shades the step between two colours."""
     (y,), (x,) = np.nonzero(spot)
-    h, w = spot.shape
     around = cell[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 4)
     near = np.unique(around[(around[:, 3] == 255)][:, :3], axis=0).astype(float)
     c = cell[y, x, :3].astype(float)

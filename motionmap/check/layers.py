@@ -90,15 +90,11 @@ def pair_matches(body: SheetGrid, layer: SheetGrid, poses: Optional[Poses] = Non
     :func:`same_pose_frames` of the body, also the farther frames of its row with the same body pose; with
     ``mirror``, also the same frame of the row facing the other way (left/right), mirrored)."""
     layer_keys, body_keys = layer.keys(), body.keys()
-    n_rows, n_cols, h, w = layer_keys.shape
+    n_rows = layer_keys.shape[0]
     m = 2 * MAX_SHIFT
     # Rows n_rows.. hold the mirrored frames.
-    pad_layer = np.zeros((2 * n_rows, n_cols, h + 2 * m, w + 2 * m), layer_keys.dtype)
-    pad_layer[:n_rows, :, m : m + h, m : m + w] = layer_keys
-    pad_layer[n_rows:, :, m : m + h, m : m + w] = layer_keys[..., ::-1]
-    pad_body = np.zeros_like(pad_layer)
-    pad_body[:n_rows, :, m : m + h, m : m + w] = body_keys
-    pad_body[n_rows:, :, m : m + h, m : m + w] = body_keys[..., ::-1]
+    pad_layer = _padded(np.concatenate([layer_keys, layer_keys[..., ::-1]]))
+    pad_body = _padded(np.concatenate([body_keys, body_keys[..., ::-1]]))
     drawn = layer.valid & body.valid
     mirrors = mirror_rows(layer.layout) if mirror else {}
     out = {}
@@ -211,15 +207,19 @@ def _mirrored(layer: SheetGrid, offsets: Dict, r: int, f: int, move: Tuple[int, 
                and abs(offsets[(q, f)][0][1]) == abs(move[1]) for q in group)
 
 
-def _match_counts(frame: np.ndarray, ref: np.ndarray, moves: np.ndarray) -> np.ndarray:
-    """``int [S]``: opaque px of ``frame`` (``uint32 [h,w]`` keys) equal to ``ref``'s px ``moves`` (``int [S,2]``,
-    up to ``2 * MAX_SHIFT``) away."""
+def _padded(keys: np.ndarray) -> np.ndarray:
+    """Key frames ``[...,h,w]`` with ``2 * MAX_SHIFT`` transparent px around each: every move of a frame against
+    another (up to ``MAX_SHIFT`` each) stays inside."""
     m = 2 * MAX_SHIFT
-    h, w = frame.shape
-    pad = np.zeros((h + 2 * m, w + 2 * m), ref.dtype)
-    pad[m : m + h, m : m + w] = ref
+    return np.pad(keys, [(0, 0)] * (keys.ndim - 2) + [(m, m), (m, m)])
+
+
+def _match_counts(frame: np.ndarray, padded_ref: np.ndarray, moves: np.ndarray) -> np.ndarray:
+    """``int [S]``: opaque px of ``frame`` (``uint32 [h,w]`` keys) equal to the reference frame's px ``moves``
+    (``int [S,2]``, up to ``2 * MAX_SHIFT``) away; ``padded_ref``: that frame through :func:`_padded`."""
+    m = 2 * MAX_SHIFT
     ys, xs = np.nonzero(frame)
-    return (pad[ys[None] + m + moves[:, :1], xs[None] + m + moves[:, 1:]] == frame[ys, xs]).sum(-1)
+    return (padded_ref[ys[None] + m + moves[:, :1], xs[None] + m + moves[:, 1:]] == frame[ys, xs]).sum(-1)
 
 
 def same_pose_frames(body: SheetGrid) -> Poses:
@@ -227,6 +227,7 @@ def same_pose_frames(body: SheetGrid) -> Poses:
     (:data:`POSE_SHARE` of the whole body frame reappears exactly in ``g``, moved by ``(dy, dx)``, up to
     :data:`MAX_SHIFT` px): where an animation returns to a pose (a thrust's hold, a shoot's aim)."""
     keys = body.keys()
+    padded = _padded(keys)
     px = (keys != 0).reshape(*keys.shape[:2], -1).sum(-1)
     out: Poses = {}
     for r, f in zip(*np.nonzero(body.valid)):
@@ -235,7 +236,7 @@ def same_pose_frames(body: SheetGrid) -> Poses:
             # Same pose, about the same number of px: skip the frames that cannot be one before matching.
             if g == f or min(px[r, f], px[r, g]) < POSE_SHARE * max(px[r, f], px[r, g]):
                 continue
-            pose = _match_counts(keys[r, f], keys[r, g], _SHIFTS)
+            pose = _match_counts(keys[r, f], padded[r, g], _SHIFTS)
             if pose.max() >= POSE_SHARE * px[r, f]:
                 out.setdefault((r, f), []).append((int(g), tuple(int(v) for v in _SHIFTS[int(pose.argmax())])))
     return out
@@ -257,7 +258,7 @@ def same_pose_alike(poses: Poses, layer: SheetGrid, r: int, f: int, move: Tuple[
         if not layer.valid[r, g]:
             continue
         own = np.array(own)
-        in_place, moved = _match_counts(lkeys[f], lkeys[g], np.array([own, own + np.array(move)]))
+        in_place, moved = _match_counts(lkeys[f], _padded(lkeys[g]), np.array([own, own + np.array(move)]))
         if in_place >= LAYER_SHARE * layer_px and in_place > moved:
             alike.append(g)
     return alike
