@@ -35,7 +35,7 @@ from motionmap.model.config import LossConfig, NetConfig, OptimConfig, coerce_co
 from motionmap.model.forms import make_tau
 from motionmap.model.motion import Motion, flow_motion, grid_to_flow
 from motionmap.model.nets import CELL, Decoder, Encoder
-from motionmap.model.refine import NO_REFINE, RefineConfig, refine_flow
+from motionmap.model.refine import NO_REFINE, RefineConfig, distill_loss, refine_flow
 
 
 class Prediction(NamedTuple):
@@ -285,6 +285,8 @@ class MotionMapper(pl.LightningModule):
             l_flow = (cfg.warp * losses.warp_loss(x, x_next, t.pyramid)
                       + cfg.smooth * losses.smoothness_loss(finest, x_next)
                       + cfg.static * losses.static_loss(finest, x_next))
+            if cfg.distill:
+                l_flow = l_flow + cfg.distill * distill_loss(x, x_next, finest, cfg.distill_steps)
             total = total + l_flow
         l_cross = total.new_zeros(())
         partners = _partners(batch)

@@ -176,6 +176,15 @@ def refine_flow(source: Tensor, target: Tensor, flow: Tensor, cfg: RefineConfig 
     return field.permute(0, 3, 1, 2)
 
 
+def distill_loss(source: Tensor, target: Tensor, flow: Tensor, steps: int = RefineConfig.steps) -> Tensor:
+    """Training's amortised-refinement term: mean L1 (pixels) between ``flow`` and the refinement's polish of it,
+    ``refine_flow(source, target, flow, RefineConfig(steps=steps))``, the polished flow a fixed target (no gradient
+    flows through the refinement). source, target ``float [B,3,H,W] in [0,1]``, flow ``float [B,2,H,W]`` (pixels)
+    -> scalar. A network trained with it learns what the refinement would make of its own flow."""
+    polished = refine_flow(source, target, flow.detach(), RefineConfig(steps=steps))
+    return (flow.float() - polished).abs().mean()
+
+
 class _AdamStep:
     """Adam on one tensor, in place, with PyTorch's defaults (betas 0.9, 0.999, eps 1e-8): the fused CPU/CUDA kernel
     of ``torch.optim.Adam(fused=True)`` where this torch has it (one pass instead of seven), else the same update

@@ -138,3 +138,36 @@ def test_adam_written_out_equals_the_fused_kernel():
         fields.append(field)
     assert not torch.equal(fields[0], start)
     torch.testing.assert_close(fields[0], fields[1], atol=1e-5, rtol=0)
+
+
+def test_distill_loss_pulls_the_flow_toward_its_refinement():
+    """Training's amortised-refinement term: its gradient points from the flow toward the refinement's polish of it
+    (a fixed target: no gradient flows through the refinement), and it is small for a flow already polished."""
+    from motionmap.model.refine import distill_loss
+
+    a0, a1 = blocks(), blocks(shift=(2, 1))
+    flow = torch.zeros(1, 2, 64, 64, requires_grad=True)
+    loss = distill_loss(a0, a1, flow, steps=60)
+    loss.backward()
+    polished = refine_flow(a0, a1, torch.zeros(1, 2, 64, 64), RefineConfig(steps=60))
+    moved = polished.abs() > 0.1  # where the refinement moved the flow (the blocks)
+    assert loss.item() > 0.05 and moved.sum() > 500
+    assert torch.equal(torch.sign(-flow.grad)[moved], torch.sign(polished)[moved])
+    assert distill_loss(a0, a1, polished.clone(), steps=60).item() < 0.5 * loss.item()
+
+
+def test_training_with_distill_logs_it_in_the_flow_loss_and_trains_the_flow():
+    torch.manual_seed(0)
+    from motionmap.model import LossConfig
+
+    net = NetConfig(motion="flow", channels=8, hidden=8, flow_hidden=8)
+    x = blocks().expand(2, -1, -1, -1).contiguous()
+    x_next = torch.cat([blocks(shift=(2, 1)), blocks(shift=(-1, 2), seed=0)])
+    batch = (x, x_next)
+    plain = MotionMapper(net=net)
+    distilled = MotionMapper(net=net, loss=LossConfig(distill=1.0, distill_steps=10))
+    distilled.load_state_dict(plain.state_dict())
+    a, b = plain.model_step(batch), distilled.model_step(batch)
+    assert b.flow.item() > a.flow.item() + 1e-3  # the same network, one more term in its flow loss
+    b.total.backward()
+    assert distilled.tau.refine_full.net[-1].weight.grad.abs().sum() > 0
