@@ -226,10 +226,11 @@ class Retargeter:
                  keep_alpha: bool = True, palette: "Palette" = DEFAULT_PALETTE,
                  reference: Optional[np.ndarray] = None) -> np.ndarray:
         """Replay ``source_frames`` (A's animation, ``uint8 [T,H,W,3|4]``) with the look of ``target`` (B in A's first
-        pose, ``uint8 [H,W,3|4]``, same H and W) -> ``uint8 [T,H,W,3]``. Deterministic; at most ``batch_size`` frames
-        per model pass, fewer where the memory budget says so (:mod:`motionmap.model.budget`) and, on a CPU, no more
-        than its caches hold well (:func:`cpu_frames_per_pass`: 16 frames of 64x64 per thread). Frames over 256 px a
-        side are refused (:class:`MotionmapError`, naming the limit).
+        pose, ``uint8 [H,W,3|4]``, same H and W) -> ``uint8 [T,H,W,3]``. Deterministic for a given thread count
+        (``threads``; between counts a few pixels can differ, as PyTorch's CPU kernels split sums by thread); at most
+        ``batch_size`` frames per model pass, fewer where the memory budget says so (:mod:`motionmap.model.budget`)
+        and, on a CPU, no more than its caches hold well (:func:`cpu_frames_per_pass`: 16 frames of 64x64 per thread).
+        Frames over 256 px a side are refused (:class:`MotionmapError`, naming the limit).
 
         With ``keep_alpha`` (default) and an RGBA target with a transparent background (at least 5% of its pixels at
         alpha 0, :func:`motionmap.alpha.has_transparent_background`), returns ``uint8 [T,H,W,4]``:
