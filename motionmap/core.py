@@ -82,19 +82,19 @@ def resolve_device(device: str) -> str:
 
 def load_retargeter(checkpoint: Optional[PathLike] = None, *, device: str = "auto", refine_steps: Optional[int] = None,
                     scale: str = "auto", threads: Optional[int] = None, precision: str = "auto",
-                    appear: str = "source") -> Retargeter:
+                    appear: str = "source", motion_cache: int = 0) -> Retargeter:
     """The model every front end runs, from plain settings (the values of ``--checkpoint``, ``--device``,
     ``--refine-steps``, ``--scale``, ``--threads``, ``--precision``, ``--appear``).
 
     checkpoint: a file from ``motionmap train`` (None: the model shipped with the package); device: see
     :func:`resolve_device`; refine_steps: test-time flow refinement of flow models, None for
     :class:`~motionmap.model.refine.RefineConfig`'s default, ``N >= 0`` steps otherwise (0: off; anything else is a
-    one-line :class:`MotionmapError`); scale, threads, precision, appear: see :meth:`Retargeter.load`.
+    one-line :class:`MotionmapError`); scale, threads, precision, appear, motion_cache: see :meth:`Retargeter.load`.
     """
     from motionmap.model.refine import refine_config  # imports torch
 
     return Retargeter.load(checkpoint, device=resolve_device(device), refine=refine_config(refine_steps), scale=scale,
-                           threads=threads, precision=precision, appear=appear)
+                           threads=threads, precision=precision, appear=appear, motion_cache=motion_cache)
 
 
 # ---------------------------------------------------------------------------------------------------- targets

@@ -24,6 +24,7 @@ import numpy as np
 
 from motionmap.errors import MotionmapError
 from motionmap.layout import MIN_FRAME_SIDE
+from motionmap.motion_cache import MotionCache
 from motionmap.palette import DEFAULT_PALETTE
 from motionmap.scale import ScalePlan, plan_scale
 
@@ -164,10 +165,16 @@ class Retargeter:
     ``appear``: ``source`` (default) redraws the pixels that come into view in the source's frames (a limb swinging
     out from behind the body), which the target has no pixels for, in the target's colours for the source's colours
     there (:mod:`motionmap.appear`); ``off`` leaves them to the model.
+    ``motion_cache``: how many source animations' motions to keep (default 0: none). The source's motion (network and
+    refinement, most of a retarget's time) does not depend on the target, so the same animation onto another target,
+    palette or background then costs only the target's part, with the same result bit for bit
+    (:mod:`motionmap.motion_cache`; the preview page keeps 4). It assumes the model's weights do not change; call
+    ``motion_cache.clear()`` if they do.
     """
 
     def __init__(self, model, device: str = "cpu", refine: Optional["RefineConfig"] = None, scale: str = "auto",
-                 threads: Optional[int] = None, precision: str = "auto", appear: str = "source"):
+                 threads: Optional[int] = None, precision: str = "auto", appear: str = "source",
+                 motion_cache: int = 0):
         from motionmap.appear import check_appear
         from motionmap.model.precision import uses_bf16
         from motionmap.model.refine import RefineConfig
@@ -183,18 +190,21 @@ class Retargeter:
         self.threads = auto_threads() if threads is None else threads
         self.bf16 = uses_bf16(precision, device)
         self.appear = check_appear(appear, "appear")
+        self.motion_cache = MotionCache(motion_cache)
 
     @classmethod
     def load(cls, path: Optional[Union[str, "os.PathLike[str]"]] = None, device: str = "cpu",
              refine: Optional["RefineConfig"] = None, scale: str = "auto",
-             threads: Optional[int] = None, precision: str = "auto", appear: str = "source") -> "Retargeter":
+             threads: Optional[int] = None, precision: str = "auto", appear: str = "source",
+             motion_cache: int = 0) -> "Retargeter":
         """Load a checkpoint written by ``motionmap train`` (``None``: the default model shipped with the package).
 
         ``refine``: test-time flow refinement for ``motion="flow"`` models (:mod:`motionmap.model.refine`); None uses
         its defaults (30 steps), ``RefineConfig(steps=0)`` turns it off (faster, less accurate).
         ``scale``: ``"auto"`` (default) runs pixel art exported k-times upscaled (every art pixel a k x k block) at
         its art size and blows the result up again; ``"native"`` runs every input at its own size (:mod:`motionmap.scale`).
-        ``threads``: CPU threads (None: automatic, see the class); ``precision``, ``appear``: see the class.
+        ``threads``: CPU threads (None: automatic, see the class); ``precision``, ``appear``, ``motion_cache``: see
+        the class.
 
         Raises :class:`MotionmapError` (one line) for a missing, corrupt or mismatched file, and refuses (without
         running it) a checkpoint carrying pickled code; see :func:`motionmap.checkpoint.load_model`.
@@ -217,7 +227,7 @@ class Retargeter:
         model = load_model(path).model
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
-        return cls(model, device, refine, scale, threads, precision, appear)
+        return cls(model, device, refine, scale, threads, precision, appear, motion_cache)
 
     # retarget() itself returns RGBA for targets with a transparent background (motionmap.core checks this).
     returns_rgba = True
@@ -321,12 +331,24 @@ class Retargeter:
             colours = [colour_correspondence(_to_uint8(a0)[0], o[0]) for o in outs] if self.appear == "source" else None
             if len(distinct):  # passes of even size: 43 frames in steps of 16 go as 15, 14, 14, not 16, 16, 11
                 step = math.ceil(len(distinct) / math.ceil(len(distinct) / step))
-            for i in range(0, len(distinct), step):
+            # A's motion per pass (and the pixels coming into view), from the cache when this source was seen
+            key = None
+            if self.motion_cache.capacity:
+                key = MotionCache.key(source_frames[:1] if reference is None else reference[None],
+                                      source_frames[distinct], step, self.refine, self.bf16, self.threads,
+                                      str(self.device), self.appear)
+            cached = self.motion_cache.get(key) if key is not None else None
+            passes = []
+            for n, i in enumerate(range(0, len(distinct), step)):
                 frames = distinct[i : i + step]
                 a_t = _to_float(source_frames[frames]).to(self.device)  # (n, 3, H, W)
-                motion = self.model.transfer_motion(a0, a_t, self.refine)
+                if cached is not None:
+                    motion, appearing = cached[n]
+                else:
+                    motion = self.model.transfer_motion(a0, a_t, self.refine)
+                    appearing = appearing_mask(a0, a_t, motion.pixel_grid).cpu().numpy() if colours else None  # (n,H,W)
+                    passes.append((motion, appearing))
                 if colours:
-                    appearing = appearing_mask(a0, a_t, motion.pixel_grid).cpu().numpy()  # (n, H, W)
                     a_t_uint8 = _to_uint8(a_t)
                 # The targets are one character over different backgrounds: its body is adapted to once.
                 motion = self.model.adapt_motion(motion, a0, a_t, b0s[0])
@@ -335,6 +357,8 @@ class Retargeter:
                     if colours:
                         rendered = paint_appearing(rendered, a_t_uint8, appearing, colours[k])
                     out[frames] = rendered
+            if key is not None and cached is None:
+                self.motion_cache.put(key, passes)
         if len(distinct) < len(moving):  # repeated frames: the answer of their first
             for out in outs:
                 out[moving] = out[distinct[copy_of]]

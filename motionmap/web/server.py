@@ -227,12 +227,16 @@ def allowed_host_names(host: str) -> frozenset:
     return frozenset(n for n in names if n)
 
 
+DEMO_MOTION_CACHE = 4  # source animations whose motion the page keeps
+
+
 def make_server(config: DemoConfig, retargeter=None) -> DemoServer:
     """Load the model (unless given) and bind the server; does not start serving. Raises :class:`MotionmapError`
     for a bad checkpoint or a port in use."""
     if retargeter is None:
+        # An artist tries targets and palettes on one animation: its motion is computed once (motionmap.motion_cache).
         retargeter = load_retargeter(config.checkpoint, device=config.device, refine_steps=config.refine_steps,
-                                     threads=config.threads)
+                                     threads=config.threads, motion_cache=DEMO_MOTION_CACHE)
     name = Path(config.checkpoint).name if config.checkpoint is not None else "default model"
     return DemoServer(DemoApp(config, retargeter, checkpoint_name=name))
 

@@ -252,3 +252,38 @@ def test_cpu_passes_hold_sixteen_64px_frames_per_thread(ckpt, monkeypatch, threa
     monkeypatch.setattr(r.model, "transfer_motion", lambda a0, a_t, *a: seen.append(len(a_t)) or motion(a0, a_t, *a))
     r.retarget(sprites(20, 64, 64, 3, seed=4), sprites(1, 64, 64, 3, seed=5)[0], batch_size=64)
     assert seen == passes
+
+
+def test_motion_cache_computes_a_source_once_for_many_targets(monkeypatch):
+    """With ``motion_cache``, the same animation onto another target reuses its motion (no network, no refinement)
+    and gives exactly what a Retargeter without the cache gives; another source, or another refinement, is computed;
+    the least recently used source goes first."""
+    from motionmap.model.refine import RefineConfig
+    from motionmap.synth import render_animation, sample_character
+
+    fresh = Retargeter.load(threads=1)
+    r = Retargeter(fresh.model, threads=1, motion_cache=1)
+    walk = render_animation(sample_character(1), "walk", "left")[:4]  # uint8 [4,64,64,4]
+    jump = render_animation(sample_character(1), "jump", "left")[:4]
+    targets = [render_animation(sample_character(k), "walk", "left")[0] for k in (2, 3)]
+    seen = []
+    motion = r.model.transfer_motion
+    monkeypatch.setattr(r.model, "transfer_motion", lambda a0, a_t, *a: seen.append(len(a_t)) or motion(a0, a_t, *a))
+    first = r.retarget(walk, targets[0])
+    second = r.retarget(walk, targets[1], palette="off")  # another target and palette: the motion is A's alone
+    assert seen == [3] and r.motion_cache.hits == 1
+    monkeypatch.undo()
+    np.testing.assert_array_equal(first, fresh.retarget(walk, targets[0]))
+    np.testing.assert_array_equal(second, fresh.retarget(walk, targets[1], palette="off"))
+    monkeypatch.setattr(r.model, "transfer_motion", lambda a0, a_t, *a: seen.append(len(a_t)) or motion(a0, a_t, *a))
+    r.retarget(jump, targets[0])  # a new source: computed, and the walk (capacity 1) is dropped
+    r.retarget(walk, targets[0])
+    r.refine = RefineConfig(steps=5)
+    r.retarget(walk, targets[0])  # another refinement is another motion
+    assert seen == [3, 3, 3, 3] and len(r.motion_cache) == 1
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True])
+def test_motion_cache_size_must_be_a_count(ckpt, bad):
+    with pytest.raises(MotionmapError, match="motion_cache"):
+        Retargeter.load(ckpt, motion_cache=bad)

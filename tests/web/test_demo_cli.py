@@ -55,3 +55,15 @@ def test_port_in_use(demo_checkpoint, capsys):
         port = s.getsockname()[1]
         assert main(["demo", "--port", str(port), "--checkpoint", str(demo_checkpoint)]) == 2
     assert f"--port {port}: already in use" in capsys.readouterr().err
+
+
+def test_the_page_keeps_the_motion_of_the_last_sources(demo_checkpoint):
+    """Trying targets and palettes on one animation recomputes only the target's part (motionmap.motion_cache)."""
+    from motionmap.web import DemoConfig, make_server
+    from motionmap.web.server import DEMO_MOTION_CACHE
+
+    server = make_server(DemoConfig(port=0, checkpoint=demo_checkpoint))
+    try:
+        assert server.app.retargeter._inner.motion_cache.capacity == DEMO_MOTION_CACHE >= 1
+    finally:
+        server.server_close()
