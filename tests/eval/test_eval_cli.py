@@ -73,8 +73,9 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
             palettes.add(palette)
             return super().retarget(source_frames, target)
 
-    def fake_load(path, device="cpu", refine=None, scale="auto", threads=None, precision="auto", appear="source"):
-        loaded.append((str(path), device, refine.steps, scale, precision, appear))
+    def fake_load(path, device="cpu", refine=None, scale="auto", threads=None, precision="auto", appear="source",
+                  motion_cache=0):
+        loaded.append((str(path), device, refine.steps, scale, precision, appear, motion_cache))
         return StubModel()
 
     monkeypatch.setattr(motionmap.retarget.Retargeter, "load", staticmethod(fake_load))
@@ -84,7 +85,7 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
                            "--no-progress", "--scale", "native", "--palette", "off", "--appear", "off",
                            "--precision", "fp32")
     assert rc == 0, err
-    assert loaded == [(str(ckpt), "cpu", 5, "native", "fp32", "off")] and palettes == {"off"}
+    assert loaded == [(str(ckpt), "cpu", 5, "native", "fp32", "off", 0)] and palettes == {"off"}
     assert report_palette_columns(stdout)
     assert "Ceiling, the true frames themselves: palette" in stdout
     report = json.loads((out / "results.json").read_text())
