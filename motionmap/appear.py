@@ -106,8 +106,8 @@ def colour_correspondence(a0: np.ndarray, b0: np.ndarray, min_share: float = MIN
 def appearing_mask(a0, a_t, pixel_grid, threshold: float = THRESHOLD):
     """Pixels of ``a_t`` that ``a_0`` moved by A's motion does not explain: a0 ``float [1|B,3,H,W]``, a_t
     ``float [B,3,H,W]`` in [0, 1], ``pixel_grid`` the motion's sampling grid ``[B,H',W',2]`` (H', W' >= H, W: the
-    model's padded size, :func:`motionmap.model.module.pad_to_cell`) -> ``bool [B,H,W]``."""
-    from motionmap.model.module import pad_to_cell
+    model's padded size, :func:`motionmap.model.network.pad_to_cell`) -> ``bool [B,H,W]``."""
+    from motionmap.model.network import pad_to_cell
     from motionmap.model.motion import warp
 
     h, w = a_t.shape[-2:]

@@ -223,9 +223,11 @@ def _describe_mismatch(expected: Dict[str, Any], got: Dict[str, Any], limit: int
     return "; ".join(parts)
 
 
-def load_model(path: PathLike) -> LoadedModel:
+def load_model(path: PathLike, network_only: bool = False) -> LoadedModel:
     """Read ``path`` safely (:func:`read_checkpoint`), check it (:func:`check_checkpoint`), rebuild the MotionMapper
     from its config and load its weights strictly. Returns the model on the CPU, with the checkpoint's info.
+    ``network_only``: a :class:`~motionmap.model.network.MotionNetwork` (the same weights, what retargeting runs,
+    without the losses and Lightning, whose import takes about a second) instead of the MotionMapper.
 
     Raises :class:`MotionmapError` (one line) for a missing, corrupt, unsafe or mismatched checkpoint, naming the
     config fields or weights that differ; for settings out of range or not finite (checked before the model is
@@ -233,7 +235,10 @@ def load_model(path: PathLike) -> LoadedModel:
     """
     ckpt = read_checkpoint(path)
     info = check_checkpoint(ckpt, path)
-    from motionmap.model.module import build_from_hparams
+    if network_only:
+        from motionmap.model.network import build_network as build_from_hparams
+    else:
+        from motionmap.model.module import build_from_hparams
 
     try:
         model = build_from_hparams(info.hyper_parameters)

@@ -224,7 +224,7 @@ class Retargeter:
 
         # Weights-only, format-version and config/weights checks live in one place (motionmap.checkpoint): a
         # checkpoint carrying pickled code is refused without running it.
-        model = load_model(path).model
+        model = load_model(path, network_only=True).model
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise MotionmapError(f"device={device!r}: CUDA is not available here; use device='cpu'")
         return cls(model, device, refine, scale, threads, precision, appear, motion_cache)

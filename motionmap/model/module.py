@@ -1,4 +1,5 @@
-"""The MotionMapper LightningModule (the method of Resnick et al. 2021; docs/RESEARCH.md says what it became).
+"""The MotionMapper LightningModule (the method of Resnick et al. 2021; docs/RESEARCH.md says what it became): the
+networks and transfer methods of :class:`~motionmap.model.network.MotionNetwork`, plus the losses and training hooks.
 
 For two frames ``x``, ``x'`` of one animation (``float [B,3,H,W] in [0,1]``, any H and W from 8 px)::
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 import pytorch_lightning as pl
@@ -27,26 +28,12 @@ import torch
 from torch import Tensor
 
 from motionmap.errors import MotionmapError
-from motionmap.layout import MIN_FRAME_SIDE
 from motionmap.model.budget import check_training_batch
 from motionmap.model import losses, motion
-from motionmap.model.adapt import FlowAdapt
 from motionmap.model.config import LossConfig, NetConfig, OptimConfig, coerce_config, plain
-from motionmap.model.forms import make_tau
-from motionmap.model.motion import Motion, flow_motion, grid_to_flow
-from motionmap.model.nets import CELL, Decoder, Encoder
-from motionmap.model.refine import NO_REFINE, RefineConfig, distill_loss, refine_flow
-
-
-class Prediction(NamedTuple):
-    """image: ``float [B,3,H,W] in [0,1]``; warped: ``T.f(x)`` ``float [B,C,h,w]``; background: ``h(x)``
-    ``[B,C,h,w]``; alpha: copy-path weight ``[B,1,H,W] in [0,1]`` or None; motion: the transform used."""
-
-    image: Tensor
-    warped: Tensor
-    background: Tensor
-    alpha: Optional[Tensor]
-    motion: Motion
+from motionmap.model.motion import Motion, flow_motion
+from motionmap.model.network import MotionNetwork, Prediction, check_images, pad_to_cell  # noqa: F401 (re-exported)
+from motionmap.model.refine import distill_loss
 
 
 class Losses(NamedTuple):
@@ -74,11 +61,6 @@ def _pair(batch: Any) -> tuple:
     return x, x_next
 
 
-def check_images(name: str, images: Tensor) -> None:
-    if images.dim() != 4 or images.shape[1] != 3 or min(images.shape[2:]) < MIN_FRAME_SIDE:
-        raise ValueError(f"{name}: expected float [B,3,H,W] with H, W >= {MIN_FRAME_SIDE}, got {tuple(images.shape)}")
-
-
 def _partners(batch: Any) -> Optional[tuple]:
     """The partner's two frames ``(y, y_next)`` of a batch drawn with ``data.cross_pairs``, padded to whole cells;
     None for a batch without partners."""
@@ -92,23 +74,10 @@ def _moved(t: Motion) -> Tensor:
     return (t.latent_grid.detach().float() - motion.base_grid(h, w, t.latent_grid.device)).abs().mean()
 
 
-def pad_to_cell(images: Tensor) -> Tensor:
-    """Pad ``float [B,C,H,W]`` at the bottom and right, repeating the edge pixels, to ``[B,C,H',W']`` with H', W' the
-    next multiples of ``CELL``; a no-op (the same tensor) when H and W already are.
-
-    Why repeat the edge rather than pad with black: over a scene background black bars would be a moving edge for the
-    flow to latch onto; a repeated edge is as still as the background it continues.
-    """
-    h, w = images.shape[-2:]
-    ph, pw = -h % CELL, -w % CELL
-    if ph == 0 and pw == 0:
-        return images
-    return torch.nn.functional.pad(images, (0, pw, 0, ph), mode="replicate")
-
-
-class MotionMapper(pl.LightningModule):
-    """f, h, tau, g and their losses. Construct from typed configs (the CLI does) or from a checkpoint's plain
-    dicts (``hyper_parameters`` hold ``{"net": {...}, "loss": {...}, "optim": {...}}``)."""
+class MotionMapper(MotionNetwork, pl.LightningModule):
+    """f, h, tau, g (:class:`~motionmap.model.network.MotionNetwork`) and their losses, as a LightningModule.
+    Construct from typed configs (the CLI does) or from a checkpoint's plain dicts (``hyper_parameters`` hold
+    ``{"net": {...}, "loss": {...}, "optim": {...}}``)."""
 
     def __init__(
         self,
@@ -128,8 +97,7 @@ class MotionMapper(pl.LightningModule):
             init_from: start ``fit`` from these weights: ``"default"`` (the shipped model) or a checkpoint path.
                 Its net config must equal ``net``. A resumed run (``--ckpt_path``) restores its own weights instead.
         """
-        super().__init__()
-        self.net_cfg = coerce_config(NetConfig, net)
+        MotionNetwork.__init__(self, net)
         self.loss_cfg = coerce_config(LossConfig, loss)
         self.optim_cfg = coerce_config(OptimConfig, optim)
         self.grid_samples = int(grid_samples)
@@ -139,11 +107,6 @@ class MotionMapper(pl.LightningModule):
             {"net": plain(self.net_cfg), "loss": plain(self.loss_cfg), "optim": plain(self.optim_cfg),
              "grid_samples": self.grid_samples}
         )
-        self.f = Encoder(self.net_cfg)  # character
-        self.h = Encoder(self.net_cfg)  # background
-        self.tau = make_tau(self.net_cfg)
-        self.g = Decoder(self.net_cfg)
-        self.adapt = FlowAdapt(self.net_cfg.adapt_hidden) if self.net_cfg.adapt_hidden else None
         if self.optim_cfg.train == "adapt" and self.adapt is None:
             raise MotionmapError("optim.train adapt: the model has no target adaptor; set net.adapt_hidden > 0")
         self._val_batch: Optional[tuple] = None
@@ -180,83 +143,6 @@ class MotionMapper(pl.LightningModule):
         if unexpected or any(not k.startswith("adapt.") for k in missing):
             raise MotionmapError(f"model.init_from {source}: its weights do not fit this model "
                                  f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-
-    # -- the model ------------------------------------------------------------------------------------------------
-    def transform(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Motion:
-        """``T = tau(f(src), f(tgt))``: the transform taking frame src to frame tgt (grids are src_from_tgt)."""
-        return self.tau(feat_src, feat_tgt, img_src, img_tgt)
-
-    def render(self, image: Tensor, feat: Tensor, background: Tensor, t: Motion) -> Prediction:
-        """``g(T . f(image) + h(image))`` for ``image`` ``float [B,3,H,W] in [0,1]`` with its features ``feat = f(image)``,
-        ``background = h(image)`` (``[B,C,h,w]``)."""
-        warped = motion.warp(feat, t.latent_grid).to(feat.dtype)
-        pixels = motion.warp(image, t.pixel_grid) if self.net_cfg.copy_path else None
-        decoded = self.g(warped + background, pixels)
-        return Prediction(decoded.image, warped, background, decoded.alpha, t)
-
-    def forward(self, x: Tensor, x_next: Tensor) -> Prediction:
-        """Predict ``x'`` from ``x`` and the transform ``tau(f(x), f(x'))``; both ``float [B,3,H,W] in [0,1]``."""
-        check_images("x", x)
-        h, w = x.shape[-2:]
-        x, x_next = pad_to_cell(x), pad_to_cell(x_next)
-        feats = self.f(torch.cat([x, x_next]))
-        fx, fxn = feats.chunk(2)
-        t = self.transform(fx, fxn, x, x_next)
-        pred = self.render(x, fx, self.h(x), t)
-        alpha = pred.alpha[..., :h, :w] if pred.alpha is not None else None
-        return pred._replace(image=pred.image[..., :h, :w], alpha=alpha)
-
-    @torch.no_grad()
-    def transfer(self, a0: Tensor, a_t: Tensor, b0: Tensor, refine: RefineConfig = NO_REFINE) -> Tensor:
-        """Replay A's motion a0 -> a_t on B: ``g(tau(f(a0), f(a_t)) . f(b0) + h(b0))``.
-
-        a0, b0: ``float [1|B,3,H,W] in [0,1]`` (broadcast over B), a_t: ``float [B,3,H,W]`` -> ``float [B,3,H,W]``.
-        ``refine``: for ``motion="flow"``, polish the flow on the pair ``a0 -> a_t`` before rendering
-        (:mod:`motionmap.model.refine`); other motion forms ignore it.
-        """
-        check_images("b0", b0)
-        return self.transfer_render(b0, self.adapt_motion(self.transfer_motion(a0, a_t, refine), a0, a_t, b0))
-
-    @torch.no_grad()
-    def transfer_motion(self, a0: Tensor, a_t: Tensor, refine: RefineConfig = NO_REFINE) -> Motion:
-        """The first half of :meth:`transfer`: A's motion ``tau(f(a0), f(a_t))`` (refined for flow models), for
-        a0 ``float [1|B,3,H,W]``, a_t ``float [B,3,H,W] in [0,1]``. Render it onto several targets with
-        :meth:`transfer_render` without computing it again (the RGBA path renders over black and over white)."""
-        for name, t in (("a0", a0), ("a_t", a_t)):
-            check_images(name, t)
-        a0, a_t = pad_to_cell(a0), pad_to_cell(a_t)
-        n = a_t.shape[0]
-        a0 = a0.expand(n, -1, -1, -1)
-        fa = self.f(torch.cat([a0[:1], a_t]))
-        fa0, fat = fa[:1].expand(n, -1, -1, -1), fa[1:]
-        t = self.transform(fa0, fat, a0, a_t)
-        if refine.steps and self.tau.has_flow:
-            flow = refine_flow(a0, a_t, grid_to_flow(t.pixel_grid.float()), refine)
-            t = flow_motion(flow, t.latent_grid.shape[1:3], t.pyramid[:-1] + (flow,))
-        return t
-
-    @torch.no_grad()
-    def adapt_motion(self, t: Motion, a0: Tensor, a_t: Tensor, b0: Tensor) -> Motion:
-        """A's motion ``t`` (from :meth:`transfer_motion`) moved onto b0's body by the target adaptor
-        (:mod:`motionmap.model.adapt`); ``t`` itself for a model without one. a0, b0 ``float [1|B,3,H,W]``, a_t
-        ``float [B,3,H,W] in [0,1]``, all of one size. Call it once per target body, not per background: the
-        RGBA path renders the one adapted motion over black and over white."""
-        if self.adapt is None:
-            return t
-        a0, a_t, b0 = pad_to_cell(a0), pad_to_cell(a_t), pad_to_cell(b0)
-        flow = self.adapt(b0, a0, a_t, grid_to_flow(t.pixel_grid.float()))
-        return flow_motion(flow, t.latent_grid.shape[1:3], t.pyramid[:-1] + (flow,))
-
-    @torch.no_grad()
-    def transfer_render(self, b0: Tensor, t: Motion) -> Tensor:
-        """The second half of :meth:`transfer`: ``g(T . f(b0) + h(b0))`` for b0 ``float [1|B,3,H,W] in [0,1]`` and a
-        motion from :meth:`transfer_motion` of frames of b0's size -> ``float [B,3,H,W] in [0,1]``."""
-        h, w = b0.shape[-2:]
-        n = t.pixel_grid.shape[0]
-        b0 = pad_to_cell(b0).expand(n, -1, -1, -1)
-        fb0 = self.f(b0[:1]).expand(n, -1, -1, -1)
-        hb0 = self.h(b0[:1]).expand(n, -1, -1, -1)
-        return self.render(b0, fb0, hb0, t).image[..., :h, :w].float().clamp(0, 1)
 
     # -- training -------------------------------------------------------------------------------------------------
     def model_step(self, batch: Any) -> Losses:

@@ -287,3 +287,25 @@ def test_motion_cache_computes_a_source_once_for_many_targets(monkeypatch):
 def test_motion_cache_size_must_be_a_count(ckpt, bad):
     with pytest.raises(MotionmapError, match="motion_cache"):
         Retargeter.load(ckpt, motion_cache=bad)
+
+
+def test_retargeting_never_imports_lightning(tmp_path):
+    """A retarget runs the networks alone (motionmap.model.network): Lightning's import, about a second of every
+    command, is for training. The shipped model loads with the same weights as the full MotionMapper."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from motionmap.cli import main\n"
+            f"rc = main(['retarget', '--example', '--out', {str(tmp_path / 'ex.gif')!r}])\n"
+            "print(rc, 'pytorch_lightning' in sys.modules, 'lightning_fabric' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split()[-3:] == ["0", "False", "False"], out.stdout + out.stderr
+    from motionmap.checkpoint import load_model
+    from motionmap.model.network import MotionNetwork
+
+    network = Retargeter.load(threads=1).model
+    assert type(network) is MotionNetwork
+    full = load_model(DEFAULT_CHECKPOINT).model.state_dict()
+    assert network.state_dict().keys() == full.keys()
+    assert all(torch.equal(v, full[k]) for k, v in network.state_dict().items())
