@@ -12,7 +12,8 @@ Sections (each in its own process, so each peak memory is its own: RSS on CPU, `
   rows (every animation of one facing: 5 rows, 45 frames), one row per call as a script calls it. The methods run
   interleaved, ``--repeats`` times; the median of each is reported as frames/s and as a ratio to the warp. One more
   row: the same rows onto other targets with ``motion_cache`` on (the source's motion kept from the first call, as
-  the preview page does), which measures what re-targeting a seen animation costs.
+  the preview page does), which measures what re-targeting a seen animation costs; ``--refine-steps N...`` adds a
+  row per refinement step count.
 - ``sheet``: ``retarget --all``: :func:`motionmap.core.retarget_lpc_sheet` of a whole LPC sheet (21 rows, onto
   transparent targets as the command does; the rows of a facing go through the model together) against the warp
   over the same rows (one pass per row: the warp has nothing to share between rows).
@@ -163,11 +164,16 @@ def section_retarget(args) -> dict:
     def run(r, tgts=targets):
         return lambda: [r.retarget(s, t) for s, t in zip(sources, tgts)]
 
-    secs, cpu = interleaved({"model": run(model), "model_r0": run(model_r0), "model_seen": run(model_seen, others),
-                             "dis": run(dis)}, args.repeats, args.device)
+    methods = {"model": run(model), "model_r0": run(model_r0), "model_seen": run(model_seen, others)}
+    steps = sorted({k for k in args.refine_steps if k not in (0, model.refine.steps)})
+    for k in steps:
+        methods[f"model_r{k}"] = run(Retargeter(model.model, args.device, RefineConfig(steps=k), threads=model.threads,
+                                                precision=args.precision))
+    secs, cpu = interleaved({**methods, "dis": run(dis)}, args.repeats, args.device)
     return {"section": "retarget", "what": f"{len(sources)} {what} rows, {frames} frames of 64x64, one row per call",
             "fps": {k: frames / v for k, v in secs.items()}, "ratio": secs["dis"] / secs["model"],
-            "ratio_r0": secs["dis"] / secs["model_r0"], "ratio_seen": secs["dis"] / secs["model_seen"], "cpu_s": cpu, "cpu_ratio": cpu["dis"] / cpu["model"],
+            "ratio_r0": secs["dis"] / secs["model_r0"], "ratio_seen": secs["dis"] / secs["model_seen"], "cpu_s": cpu,
+            "steps": {k: secs["dis"] / secs[f"model_r{k}"] for k in steps}, "cpu_ratio": cpu["dis"] / cpu["model"],
             "cpu_ratio_r0": cpu["dis"] / cpu["model_r0"], "threads": model.threads, "cv2_threads": cv2.getNumThreads(),
             "torch_default_threads": torch.get_num_threads(), "peak_mib": peak_mib(args.device),
             "precision": "bf16" if model.bf16 else "fp32"}
@@ -298,6 +304,8 @@ def print_table(rows: list, device: str) -> None:
                   f"{th} | {load} |")
             print(f"| retarget, --refine-steps 0 | model | {fps['model_r0']:.0f} | {r['ratio_r0']:.2f}x "
                   f"(CPU time: {r['cpu_ratio_r0']:.2f}x) | | | |")
+            for k, ratio in r.get("steps", {}).items():
+                print(f"| retarget, --refine-steps {k} | model | {fps[f'model_r{k}']:.0f} | {ratio:.2f}x | | | |")
             if "model_seen" in fps:
                 print(f"| retarget, the same rows onto other targets, source motion kept (`motion_cache`, the preview "
                       f"page) | model | {fps['model_seen']:.0f} | {r['ratio_seen']:.2f}x | | | |")
@@ -328,6 +336,8 @@ def main(argv=None) -> int:
                    help="model precision (default auto: what retarget and train pick, bf16 on a CPU with native bf16; "
                         "auto trains bf16-mixed on CUDA)")
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds of retarget/sheet timing")
+    p.add_argument("--refine-steps", type=int, nargs="+", default=[], metavar="N",
+                   help="retarget: also time these refinement step counts (each its own row; 0 is always timed)")
     p.add_argument("--steps", type=int, default=40, help="timed training steps (after warm-up)")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--cuda-batch", type=int, default=1024)
@@ -361,6 +371,7 @@ def main(argv=None) -> int:
                "--data", args.data, "--configs", config or args.configs[0], "--precision", args.precision]
         cmd += ["--checkpoint", args.checkpoint] if args.checkpoint else []
         cmd += ["--threads", str(args.threads)] if args.threads else []
+        cmd += ["--refine-steps", *map(str, args.refine_steps)] if args.refine_steps else []
         load = os.getloadavg()[0]
         out = subprocess.run(cmd, capture_output=True, text=True)
         line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
