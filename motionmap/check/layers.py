@@ -11,13 +11,16 @@ both reappear exactly (the layer for at least :data:`LAYER_SHARE` of its pixels,
 the relative move is what the layer frame needs to sit on the body as it does in the reference: 0 in clean art, the
 same 1-3 px for every reference when the layer frame alone was moved. A frame is flagged when its references agree
 on one non-zero relative move (:func:`layer_offsets`; a frame of its own row among them, since a mirrored frame alone
-sees its partner exactly as the partner sees it), the references themselves are not the ones out of place,
+sees its partner exactly as the partner sees it, unless the two rows' loose matches tell which of the two moved:
+:func:`_mirror_decides`), the references themselves are not the ones out of place,
 clean LPC layers do not show that move at that cell (:func:`~motionmap.check.prior.natural_layer_shifts`), another
 facing does not show it at that frame, no other frame of the row with the same body pose draws the layer the same
 way on it (:func:`same_pose_alike`: an animation that returns to a pose repeats the layer's drawing, so a layer
 sitting the same way on the same pose twice is how it is drawn, where a slip in one frame breaks the repetition), and,
 for a layer big enough to reach the body's edge, the move puts it back on the body's silhouette better than it would
-the row's other frames (:func:`overhang_excess`).
+the row's other frames (:func:`overhang_excess`). A frame that no reference of its own row sees in place (its
+neighbouring frames drawn differently: a fall, a spell, a swing) is judged by the body colours its colours lie over
+instead (:mod:`motionmap.check.layer_pairs`; :func:`frame_offsets`).
 
 Input: :class:`~motionmap.check.grid.SheetGrid` of the body and of the layer, one layout. Output: ``shift`` flags.
 """
@@ -32,6 +35,7 @@ import numpy as np
 from motionmap.check.align import MAX_SHIFT, dilate, shift_frames, shift_list
 from motionmap.check.detect import Flag, _offset, _references, _score
 from motionmap.check.grid import SheetGrid, pack_keys
+from motionmap.check.layer_pairs import PAIR_GAIN, PAIR_GAIN_SHARE, PairTable, pair_offset
 from motionmap.check.prior import natural_layer_shifts
 from motionmap.layout import SheetLayout
 
@@ -47,6 +51,7 @@ LOOSE_GAIN = 0.1  # ...whose relative move gains at least this share of the laye
 LOOSE_WITNESSES = 3  # and at least this many of them
 EDGE_LAYER = 30  # a layer frame of at least this many px reaches the body's edge: moved back, it must hang off
 OVERHANG_GAIN = 3  # the body's silhouette by this many px less than the same move does to the row's other frames
+LEAN_BODY = 0.2  # an own-row reference whose body reappears this much says which of two mirror frames moved
 POSE_SHARE = 0.95  # two frames of a row show the same body pose when this share of the body reappears exactly
 
 
@@ -152,6 +157,7 @@ def _votes(pm: PairMatch) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 def layer_offsets(matches: Dict[Tuple[int, int], PairMatch],
                   natural: Callable[[Tuple[int, int], Tuple[int, int]], bool] = lambda cell, move: False,
+                  known: Optional[Dict[Tuple[int, int], Tuple[Tuple[int, int], int, int]]] = None,
                   ) -> Dict[Tuple[int, int], Tuple[Tuple[int, int], int, int]]:
     """Layer frames whose references agree on a non-zero relative move: ``{cell: ((dy, dx), support, gain)}``.
 
@@ -160,7 +166,9 @@ def layer_offsets(matches: Dict[Tuple[int, int], PairMatch],
     its own offset taken into account (``move(a) = move(a -> b) + move(b)``), so a frame next to a moved one is not
     flagged for it; a cell needs more support than the references that see it in place. ``natural(cell, move)``:
     offsets that are the art's own (not returned; the frames around them still take them into account).
+    ``known``: offsets found otherwise (:func:`frame_offsets`); references among them always vote with their offset.
     """
+    known = known or {}
     votes = {cell: _votes(pm) for cell, pm in matches.items()}
 
     def decide(offsets):
@@ -170,7 +178,7 @@ def layer_offsets(matches: Dict[Tuple[int, int], PairMatch],
             mine = offsets.get(cell, ((0, 0), 0, 0))[1:]
             # A mirrored reference's own offset is mirrored too.
             fix = np.array([(offsets[ref][0][0], -offsets[ref][0][1] if flip else offsets[ref][0][1])
-                            if ref in offsets and offsets[ref][1:] > mine else (0, 0)
+                            if ref in offsets and (ref in known or offsets[ref][1:] > mine) else (0, 0)
                             for ref, flip in zip(refs, matches[cell].flipped)]).reshape(-1, 2)
             total = moves + fix
             nonzero = total.any(axis=1)
@@ -190,13 +198,61 @@ def layer_offsets(matches: Dict[Tuple[int, int], PairMatch],
                 if support >= need and support > int((witnesses & ~nonzero).sum()) and own_row:
                     found[cell] = ((int(best[0]), int(best[1])), support, int(gain[agree].max()))
                     break
+            if cell not in found and not ((sure | loose) & ~matches[cell].flipped & ~nonzero).any():
+                decided = _mirror_decides(matches, votes, cell, total)
+                if decided is not None:
+                    found[cell] = decided
         return found
 
-    first = decide({})
+    first = decide(known)
     # Second pass: references found out of place (with more support than the frame itself) vote with their offset;
     # keep what still stands.
-    second = decide(first)
+    second = decide({**first, **known})
     return {c: v for c, v in second.items() if c in first and first[c][0] == v[0] and not natural(c, v[0])}
+
+
+def _lean(pm: PairMatch, move: Tuple[int, int]) -> Tuple[float, int]:
+    """How much the frames of its own row prefer ``move`` for this layer frame, however loosely they match:
+    ``(lean, against)``: among the own-row references whose body reappears for :data:`LEAN_BODY` of the body
+    window, the most layer px the move gains over in place, as a share of the layer's px (-1 when none), and how
+    many of them see at least :data:`LOOSE_LAYER_SHARE` of the layer in place and gain nothing with the move."""
+    s = int(np.flatnonzero((_SHIFTS == np.asarray(move)).all(axis=1))[0])
+    usable = ~pm.flipped & (pm.relative_body[:, _ZERO] >= LEAN_BODY * pm.body_px)
+    gain = pm.layer[:, s] - pm.layer[:, _ZERO]
+    against = usable & (gain <= 0) & (pm.layer[:, _ZERO] >= LOOSE_LAYER_SHARE * pm.layer_px)
+    lean = float(gain[usable].max()) / max(pm.layer_px, 1) if usable.any() else -1.0
+    return lean, int(against.sum())
+
+
+def _mirror_decides(matches: Dict[Tuple[int, int], PairMatch], votes: Dict, cell: Tuple[int, int],
+                    total: np.ndarray) -> Optional[Tuple[Tuple[int, int], int, int]]:
+    """The offset of a layer frame that no frame of its own row sees in place and whose mirrored partner (the same
+    frame of the other facing, a sure witness) sees it off by a move ``m``, when the two rows tell which of the two
+    moved (None otherwise): the frame's own row leans to ``m`` (:func:`_lean`, with none against) more than the
+    partner's row leans to the partner's move, and no other frame of the row sits off its partner by ``m`` (a
+    facing drawn so throughout). ``total``: the frame's votes (``int [K,2]``, references' offsets included)."""
+    pm = matches[cell]
+    moves, sure, _, gain = votes[cell]
+    k = np.flatnonzero(sure & pm.flipped & total.any(axis=1))
+    if not len(k):
+        return None
+    k = int(k[0])
+    move = (int(moves[k, 0]), int(moves[k, 1]))
+    lean, against = _lean(pm, move)
+    partner = pm.refs[k]
+    if against or lean < 0 or partner not in matches:
+        return None
+    p_moves, p_sure, _, _ = votes[partner]
+    seen = [i for i in np.flatnonzero(p_sure & matches[partner].flipped & p_moves.any(axis=1))
+            if matches[partner].refs[i] == cell]
+    partner_lean = _lean(matches[partner], tuple(int(v) for v in p_moves[seen[0]]))[0] if seen else -1.0
+    if lean <= partner_lean:
+        return None
+    for other, (o_moves, o_sure, _, _) in votes.items():
+        if other[0] == cell[0] and other != cell and (
+                o_sure & matches[other].flipped & (o_moves == move).all(axis=1)).any():
+            return None
+    return (int(total[k, 0]), int(total[k, 1])), 1, int(gain[k])
 
 
 def _mirrored(layer: SheetGrid, offsets: Dict, r: int, f: int, move: Tuple[int, int]) -> bool:
@@ -277,14 +333,38 @@ def overhang_excess(body: SheetGrid, layer: SheetGrid, r: int, f: int, move: Tup
     return change(f) - (float(np.median(others)) if others else 0.0)
 
 
+def frame_offsets(body: SheetGrid, layer: SheetGrid, poses: Optional[Poses] = None,
+                  natural: Callable[[Tuple[int, int], Tuple[int, int]], bool] = lambda cell, move: False,
+                  ) -> Dict[Tuple[int, int], Tuple[Tuple[int, int], int, int]]:
+    """Layer frames that sit off the body: :func:`layer_offsets` of the exact matches, and for the frames no
+    reference of their own row sees in place, :func:`~motionmap.check.layer_pairs.pair_offset` (support 0).
+    ``{cell: ((dy, dx), support, gain)}``, less the ``natural`` offsets."""
+    matches = pair_matches(body, layer, poses)
+    offsets = layer_offsets(matches)
+    table, by_pairs = None, {}
+    for cell, pm in matches.items():
+        if cell in offsets:
+            continue
+        moves, sure, loose, _ = _votes(pm)
+        if ((sure | loose) & ~pm.flipped & ~moves.any(axis=1)).any():
+            continue
+        if table is None:
+            table = PairTable(body.keys(), layer.keys(), layer.valid & body.valid)
+        found = pair_offset(table, *cell, prefer=pm.layer[~pm.flipped].sum(axis=0))
+        if found is not None:
+            by_pairs[cell] = (found[0], 0, found[1])
+    if by_pairs:  # the frames next to one found so see it with its offset taken into account
+        offsets = {**layer_offsets(matches, known=by_pairs), **by_pairs}
+    return {cell: v for cell, v in offsets.items() if not natural(cell, v[0])}
+
+
 def layer_shifts(body: SheetGrid, layer: SheetGrid, name: str, poses: Optional[Poses] = None) -> List[Flag]:
     """``shift`` flags of one layer against the body it is drawn on (see the module docstring). ``poses``:
     :func:`same_pose_frames` of ``body`` (computed when not given; pass it when checking many layers on one body)."""
     poses = same_pose_frames(body) if poses is None else poses
     flags = []
     # Offsets clean LPC layers show at a cell are the art's own.
-    offsets = layer_offsets(pair_matches(body, layer, poses),
-                            lambda cell, move: move in natural_layer_shifts(layer, *cell))
+    offsets = frame_offsets(body, layer, poses, lambda cell, move: move in natural_layer_shifts(layer, *cell))
     for (r, f), ((dy, dx), support, gain) in sorted(offsets.items()):
         if _mirrored(layer, offsets, r, f, (dy, dx)):  # every facing does it: the art's own
             continue
@@ -293,8 +373,13 @@ def layer_shifts(body: SheetGrid, layer: SheetGrid, name: str, poses: Optional[P
         excess = overhang_excess(body, layer, r, f, (dy, dx))
         if excess > 0 or (layer.alpha[r, f].sum() >= EDGE_LAYER and excess > -OVERHANG_GAIN):
             continue  # moved back, it would not sit on the body any better than the other frames would
-        flags.append(Flag(r, f, "shift", _score(support, 1.0),
-                          f"layer {name} sits {_offset(-dy, -dx)} off the body: moved back it sits on the body as in "
-                          f"{support} other frame{'s' if support > 1 else ''} of the animation ({gain} px more match)",
+        if support:
+            score, why = _score(support, 1.0), (f"moved back it sits on the body as in {support} other "
+                                                f"frame{'s' if support > 1 else ''} of the animation ({gain} px more "
+                                                "match)")
+        else:
+            score = _score(gain, max(PAIR_GAIN, PAIR_GAIN_SHARE * layer.alpha[r, f].sum()))
+            why = f"moved back, its colours lie over the body colours they lie over in the rest of the sheet ({gain} px)"
+        flags.append(Flag(r, f, "shift", score, f"layer {name} sits {_offset(-dy, -dx)} off the body: {why}",
                           layer=name, move=(dy, dx)))
     return flags

@@ -7,7 +7,7 @@ falls. This module measures, per cell of :data:`motionmap.layout.LPC_LAYOUT`, wh
 - ``shift``: the displacements (dy, dx) that whole frames show against their neighbours in at least
   :data:`MIN_SHARE` of the clean sheets (so a frame moved that way is the animation, not a mistake);
 - ``swap``: the largest swap evidence seen on clean sheets (the order check needs more than that);
-- ``layer_shift``: the offsets of a layer against its body (:func:`motionmap.check.layers.layer_offsets`) that
+- ``layer_shift``: the offsets of a layer against its body (:func:`motionmap.check.layers.frame_offsets`) that
   clean layer sheets show at each cell (measured on the layers of ``--layer-characters`` training characters);
 
 It is measured on characters the benchmark never uses (``held_out="exclude"``: training looks), composed and as
@@ -98,20 +98,20 @@ def measure_prior(grids: Iterable[SheetGrid], characters: Iterable[SheetGrid] = 
 
 
 def measure_layer_prior(pairs: Iterable[Tuple[str, SheetGrid, SheetGrid]]) -> Dict[str, List[List[int]]]:
-    """``{"r,f": [[dy, dx], ...]}``: the layer offsets (:func:`motionmap.check.layers.layer_offsets`) that at least
+    """``{"r,f": [[dy, dx], ...]}``: the layer offsets (:func:`motionmap.check.layers.frame_offsets`) that at least
     :data:`LAYER_SHIFT_MIN` distinct clean layer sheets show at each cell, from ``(layer name, body, layer)``
     triples. Universal LPC layers are drawn on one body template per body type, and where a layer sheet was drawn
     on a slightly different pose than the body's (a cap one pixel higher in a rest frame, eyes that skip the walk's
     bob), every character wearing it shows the same offset: the prior keeps the checks from reporting that again
     and again on art the project ships with."""
-    from motionmap.check.layers import layer_offsets, pair_matches, same_pose_frames
+    from motionmap.check.layers import frame_offsets, same_pose_frames
 
     seen: Dict[str, set] = defaultdict(set)
     last = None  # (body, its same_pose_frames): pairs come grouped by body
     for name, body, layer in pairs:
         if last is None or last[0] is not body:
             last = (body, same_pose_frames(body))
-        for (r, f), (move, _, _) in layer_offsets(pair_matches(body, layer, last[1])).items():
+        for (r, f), (move, _, _) in frame_offsets(body, layer, last[1]).items():
             seen[f"{r},{f}"].add((move, name))
     out = {}
     for cell, found in sorted(seen.items()):

@@ -357,6 +357,73 @@ def test_a_mirrored_frame_alone_does_not_decide_which_of_two_moved():
                                                                                           (11, 4): (1, 0)}
 
 
+def test_mirrored_frame_decides_when_only_one_row_leans_to_its_move():
+    """Walk-left frame 4 and walk-right frame 4 see each other's layer 1 px off, and neither row has a frame that
+    matches well enough to witness: the row whose frames (loosely) prefer the move too is the one that moved. Walk
+    left's neighbour matches 4 more layer px with the move than in place, walk right's 4 fewer: walk left is flagged,
+    walk right is not."""
+    from motionmap.check.align import shift_list
+    from motionmap.check.layers import PairMatch, layer_offsets
+
+    moves = shift_list()
+    zero, down, up = len(moves) // 2, moves.index((1, 0)), moves.index((-1, 0))
+
+    def match(own_gain, move):
+        layer = np.full((2, len(moves)), 2)
+        layer[0, zero], layer[0, move] = 6 - own_gain, 6  # own-row neighbour: 6 of 20 layer px at best
+        layer[1, move] = 20  # the mirrored partner: every layer px with the move
+        body = np.full((2, len(moves)), 100)
+        body[0] = 30  # the neighbour's body reappears for 30 % of the window only: no witness
+        body[1, move] = 80
+        return layer, body
+
+    l9, b9 = match(4, down)
+    l11, b11 = match(-4, up)
+    matches = {(9, 4): PairMatch([(9, 3), (11, 4)], l9, b9, b9, 20, 100, np.array([False, True])),
+               (11, 4): PairMatch([(11, 3), (9, 4)], l11, b11, b11, 20, 100, np.array([False, True]))}
+    assert {cell: v[0] for cell, v in layer_offsets(matches).items()} == {(9, 4): (1, 0)}
+
+
+def test_layer_pairs_find_a_layer_off_the_body_feature_it_is_drawn_on():
+    """A 2x2 'eye' layer drawn over a 2x2 socket colour of a skin-coloured body; the socket sits elsewhere in every
+    frame (no two frames alike), and in frame 3 the eye is 1 px off its socket: moved back (1 px up), its colours lie
+    over the body colours they lie over in every other frame; the frames in place have no offset."""
+    from motionmap.check.layer_pairs import PairTable, pair_offset
+
+    skin, socket, eye = 0x806040FF, 0x201010FF, 0x4080FFFF
+    body = np.zeros((1, 6, 16, 16), np.uint32)
+    layer = np.zeros_like(body)
+    for f in range(6):
+        body[0, f, 2:14, 2:14] = skin
+        y, x = 4 + f, 5 + (f % 3)
+        body[0, f, y : y + 2, x : x + 2] = socket
+        dy = 1 if f == 3 else 0
+        layer[0, f, y + dy : y + dy + 2, x : x + 2] = eye
+    table = PairTable(body, layer, np.ones((1, 6), bool))
+    assert pair_offset(table, 0, 3)[0] == (-1, 0)
+    assert [pair_offset(table, 0, f) for f in (0, 1, 2, 4, 5)] == [None] * 5
+
+
+def test_ulpc_shirt_moved_in_a_slash_frame_is_found_by_its_colour_pairs(ulpc_root):
+    """A Universal LPC long-sleeved shirt moved 1 px up and 1 px right in slash-down frame 1 (row 14), where the
+    arms swing so that no neighbouring frame matches the shirt exactly: found by the body colours it lies over (the
+    exact references alone miss it), on that frame only."""
+    from motionmap.check.align import shift_rgba
+    from motionmap.check.layers import layer_offsets, layer_shifts, pair_matches, same_pose_frames
+    from motionmap.layout import LPC_LAYOUT
+
+    body = sheet_grid(read_sheet(ulpc_root / "body" / "male" / "tanned2.png"), LPC_LAYOUT)
+    shirt = sheet_grid(read_sheet(ulpc_root / "torso" / "shirts" / "longsleeve" / "male" / "brown_longsleeve.png"),
+                       LPC_LAYOUT)
+    poses = same_pose_frames(body)
+    assert layer_shifts(body, shirt, "torso", poses) == []
+    shirt.cells[14, 1] = shift_rgba(shirt.cells[14, 1], -1, 1)
+    assert (14, 1) not in layer_offsets(pair_matches(body, shirt, poses))
+    flags = layer_shifts(body, shirt, "torso", poses)
+    assert [(fl.row, fl.frame) for fl in flags] == [(14, 1)]
+    assert "body colours" in flags[0].explanation
+
+
 def test_data_lpc_check_reports(capsys, tmp_path, lpc_root):
     assert main(["data", "lpc", "--layers", str(lpc_root), "--out", str(tmp_path / "d"), "--characters", "2",
                  "--check"]) == 0
