@@ -236,12 +236,12 @@ def load_model(path: PathLike, network_only: bool = False) -> LoadedModel:
     ckpt = read_checkpoint(path)
     info = check_checkpoint(ckpt, path)
     if network_only:
-        from motionmap.model.network import build_network as build_from_hparams
+        from motionmap.model.network import build_network as build
     else:
-        from motionmap.model.module import build_from_hparams
+        from motionmap.model.module import build_from_hparams as build
 
     try:
-        model = build_from_hparams(info.hyper_parameters)
+        model = build(info.hyper_parameters)
     except MotionmapError as e:
         raise MotionmapError(f"{path}: config does not fit this motionmap ({e})") from None
     except (TypeError, ValueError) as e:

@@ -30,8 +30,7 @@ class MotionCache:
             raise MotionmapError(f"motion_cache={capacity!r}: need an integer >= 0 (0: no cache)")
         self.capacity = capacity
         self._entries: "OrderedDict[Hashable, List[Any]]" = OrderedDict()
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # lookups answered from the cache
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -50,7 +49,6 @@ class MotionCache:
         """The passes stored under ``key`` (now the most recently used), or None."""
         entry = self._entries.get(key)
         if entry is None:
-            self.misses += 1
             return None
         self._entries.move_to_end(key)
         self.hits += 1

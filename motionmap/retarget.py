@@ -321,7 +321,8 @@ class Retargeter:
         # pixel for pixel (the model would only redraw it), and it costs nothing. A frame identical to an earlier
         # one gets that one's answer.
         with torch.inference_mode(), autocast(self.device, self.bf16):
-            a0 = _to_float(source_frames[:1] if reference is None else reference[None]).to(self.device)  # (1, 3, H, W)
+            pose = source_frames[:1] if reference is None else reference[None]  # uint8 [1,H,W,C]: the target's pose
+            a0 = _to_float(pose).to(self.device)  # (1, 3, H, W)
             moving = _moving_frames(source_frames, a0, step)
             distinct, copy_of = _distinct_frames(source_frames, moving)
             b0s = [_to_float(t[None]).to(self.device) for t in targets]  # (1, 3, H, W) each
@@ -334,8 +335,7 @@ class Retargeter:
             # A's motion per pass (and the pixels coming into view), from the cache when this source was seen
             key = None
             if self.motion_cache.capacity:
-                key = MotionCache.key(source_frames[:1] if reference is None else reference[None],
-                                      source_frames[distinct], step, self.refine, self.bf16, self.threads,
+                key = MotionCache.key(pose, source_frames[distinct], step, self.refine, self.bf16, self.threads,
                                       str(self.device), self.appear)
             cached = self.motion_cache.get(key) if key is not None else None
             passes = []

@@ -68,9 +68,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_appear(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for the model (default: the free cores, at most 4, and 1 on a busy machine, "
-                        "where extra threads slow it down many times; see benchmarks/speed.py). Outputs are the same bit for bit "
-                        "for the same N; between thread counts a few pixels can differ, so pass it where results are "
-                        "compared")
+                        "where extra threads slow it down many times; see benchmarks/speed.py). Outputs are the same "
+                        "bit for bit for the same N; between thread counts a few pixels can differ, so pass it where "
+                        "results are compared")
     p.add_argument("--fps", type=float, default=None, metavar="N", help="frames per second (default: the source's)")
     p.add_argument("--all", dest="all_animations", action="store_true",
                    help="every animation and facing of an LPC source sheet -> one LPC sheet")

@@ -90,8 +90,9 @@ class LossConfig:
     # Pixel L1 of the target adaptor's prediction of the partner's next frame (batches with data.cross_pairs > 0).
     cross: float = 1.0
     # Amortised refinement: L1 (pixels) between the finest flow and that flow polished by ``distill_steps`` steps of
-    # the retarget-time refinement (RefineConfig's defaults, no gradient through it), so the network learns to
-    # predict what the refinement would make of its flow, and retargeting needs fewer refinement steps. 0: off.
+    # the retarget-time refinement (RefineConfig's defaults, no gradient through it): the network is pulled toward
+    # what the refinement would make of its flow. Meant to let retargeting need fewer refinement steps; 4.5 GPU minutes
+    # of it did not (README, Speed, "Fifth round"). 0: off.
     distill: float = 0.0
     distill_steps: int = 30
 
@@ -161,9 +162,9 @@ NET_RANGES = {
     "temperature": (0.0, 100.0, True), "match_sigma": (0.0, 1000.0, True),
     "flow_match_temperature": (0.0, 100.0, True), "flow_match_sigma": (0.0, 1000.0, True),
 }
-LOSS_RANGES = {name: (0.0, 1e6, False)
-               for name in ("pixel", "latent", "background", "warp", "smooth", "static", "cross", "distill")}
-LOSS_RANGES["distill_steps"] = (1, 300, False)
+LOSS_RANGES = {**{name: (0.0, 1e6, False)
+                  for name in ("pixel", "latent", "background", "warp", "smooth", "static", "cross", "distill")},
+               "distill_steps": (1, 300, False)}
 OPTIM_RANGES = {"lr": (0.0, 10.0, True), "weight_decay": (0.0, 1e3, False), "warmup_steps": (0, 10**9, False),
                 "decay_from": (0, 10**12, False), "decay_to": (0.0, 1.0, True)}
 _SECTIONS = {"NetConfig": "net", "LossConfig": "loss", "OptimConfig": "optim"}

@@ -75,8 +75,8 @@ class MotionNetwork(torch.nn.Module):
         return self.tau(feat_src, feat_tgt, img_src, img_tgt)
 
     def render(self, image: Tensor, feat: Tensor, background: Tensor, t: Motion) -> Prediction:
-        """``g(T . f(image) + h(image))`` for ``image`` ``float [B,3,H,W] in [0,1]`` with its features ``feat = f(image)``,
-        ``background = h(image)`` (``[B,C,h,w]``)."""
+        """``g(T . f(image) + h(image))`` for ``image`` ``float [B,3,H,W] in [0,1]`` with its features
+        ``feat = f(image)``, ``background = h(image)`` (``[B,C,h,w]``)."""
         warped = motion.warp(feat, t.latent_grid).to(feat.dtype)
         pixels = motion.warp(image, t.pixel_grid) if self.net_cfg.copy_path else None
         decoded = self.g(warped + background, pixels)

@@ -261,7 +261,8 @@ class DemoApp:
         with self.session.lock:
             job.state, job.started = "running", time.monotonic()
         try:
-            # progress: called as on_row(rows_done, rows_total) after each facing's rows (a bool only turns a tqdm bar on/off).
+            # progress: called as on_row(rows_done, rows_total) after each facing's rows (a bool only turns a tqdm bar
+            # on/off).
             result = retarget_lpc_sheet(self.retargeter, sheet, targets, progress=on_row, palette=job.palette)
             frames = result[: LPC_LAYOUT.frame_height, : LPC_LAYOUT.frame_width][None]  # a stand-in first frame
             clip = Clip(secrets.token_hex(8), f"{name} (all animations)", np.ascontiguousarray(frames), (100,),
