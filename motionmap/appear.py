@@ -94,11 +94,13 @@ def colour_correspondence(a0: np.ndarray, b0: np.ndarray, min_share: float = MIN
     ka, kb = _keys(a0).ravel(), _keys(b0).ravel()
     if ka.size == 0:
         return ColourCorrespondence(np.zeros(0, np.int64), np.zeros((0, 3), np.uint8), np.zeros(0, bool))
-    pairs, counts = np.unique(np.stack([ka, kb], 1), axis=0, return_counts=True)  # sorted by A colour, then B
-    colours_a, first, per_a = np.unique(pairs[:, 0], return_index=True, return_counts=True)
+    # One integer per (A colour, B colour) pair, A's 24 bits above B's: sorted by A colour, then B.
+    pairs, counts = np.unique((ka << 24) | kb, return_counts=True)
+    pair_a, pair_b = pairs >> 24, pairs & 0xFFFFFF
+    colours_a, first, per_a = np.unique(pair_a, return_index=True, return_counts=True)
     totals = np.add.reduceat(counts, first)
     best = np.array([first[j] + np.argmax(counts[first[j] : first[j] + per_a[j]]) for j in range(len(first))])
-    kb_best = pairs[best, 1]
+    kb_best = pair_b[best]
     colours = np.stack([(kb_best >> 16) & 255, (kb_best >> 8) & 255, kb_best & 255], 1).astype(np.uint8)
     return ColourCorrespondence(colours_a, colours, counts[best] >= min_share * totals)
 

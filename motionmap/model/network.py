@@ -24,7 +24,7 @@ from motionmap.model.config import NetConfig, coerce_config
 from motionmap.model.forms import make_tau
 from motionmap.model.motion import Motion, flow_motion, grid_to_flow
 from motionmap.model.nets import CELL, Decoder, Encoder
-from motionmap.model.refine import NO_REFINE, RefineConfig, refine_flow
+from motionmap.model.refine import NO_REFINE, RefineConfig, refine_content
 
 
 class Prediction(NamedTuple):
@@ -119,7 +119,7 @@ class MotionNetwork(torch.nn.Module):
         fa0, fat = fa[:1].expand(n, -1, -1, -1), fa[1:]
         t = self.transform(fa0, fat, a0, a_t)
         if refine.steps and self.tau.has_flow:
-            flow = refine_flow(a0, a_t, grid_to_flow(t.pixel_grid.float()), refine)
+            flow = refine_content(a0, a_t, grid_to_flow(t.pixel_grid.float()), refine)
             t = flow_motion(flow, t.latent_grid.shape[1:3], t.pyramid[:-1] + (flow,))
         return t
 

@@ -8,7 +8,8 @@ from motionmap.errors import MotionmapError
 from motionmap.model import NetConfig
 from motionmap.model.motion import warp_flow
 from motionmap.model.module import MotionMapper
-from motionmap.model.refine import NO_REFINE, RefineConfig, photometric_loss, refine_flow, refine_flow_autograd
+from motionmap.model.refine import (NO_REFINE, RefineConfig, content_box, photometric_loss, refine_content, refine_flow,
+                                    refine_flow_autograd)
 from motionmap.retarget import Retargeter
 from motionmap.synth import render_animation, sample_character
 
@@ -73,6 +74,34 @@ def test_refinement_works_under_any_grad_mode(mode):
         a0, a1, start = blocks(), blocks(shift=(2, 1)), torch.zeros(1, 2, 64, 64)
         flow = refine_flow(a0, a1, start, RefineConfig(steps=20))
         assert photometric_loss(a0, a1, flow) < photometric_loss(a0, a1, start)
+
+
+def test_content_box_holds_every_frame_s_character_with_a_margin_in_whole_cells():
+    a0 = blocks()  # the block covers rows 16-47, columns 20-35
+    a_t = torch.cat([blocks(shift=(2, 1)), blocks(shift=(-3, 0))])  # columns 17-37, rows up to 48
+    assert content_box(a0.expand(2, -1, -1, -1), a_t) == (12, 56, 12, 44)
+    assert content_box(a0, a0, margin=0) == (16, 48, 20, 36)
+    assert content_box(a0, torch.zeros_like(a0)) == (12, 52, 16, 40)  # the source's character counts too
+    assert content_box(torch.zeros_like(a0), torch.zeros_like(a0)) is None  # nothing to refine
+    scene = a0 + torch.linspace(0, 0.1, 64)  # no flat background: the whole frame
+    assert content_box(scene, scene) is None
+
+
+def test_refine_content_refines_the_character_s_box_only_and_as_well_as_the_whole_frame():
+    a0 = blocks().expand(2, -1, -1, -1)
+    a_t = torch.cat([blocks(shift=(2, 1)), blocks(shift=(-1, 3), seed=1)])
+    start = torch.full((2, 2, 64, 64), 0.25)
+    whole, boxed = refine_flow(a0, a_t, start), refine_content(a0, a_t, start)
+    y0, y1, x0, x1 = content_box(a0, a_t)
+    outside = torch.ones(64, 64, dtype=torch.bool)
+    outside[y0:y1, x0:x1] = False
+    assert torch.equal(boxed[..., outside], start[..., outside]) and not torch.equal(boxed, start)
+    before = photometric_loss(a0, a_t, start).item()
+    assert photometric_loss(a0, a_t, boxed).item() < before - 0.9 * (before - photometric_loss(a0, a_t, whole).item())
+    # A frame full of character has no box: exactly the whole-frame refinement.
+    full = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(refine_content(full, full.roll(1, 3), start[:1]), refine_flow(full, full.roll(1, 3),
+                                                                                              start[:1]))
 
 
 def synth_walk():
