@@ -179,7 +179,7 @@ def refine_flow(source: Tensor, target: Tensor, flow: Tensor, cfg: RefineConfig 
 CONTENT_MARGIN = 4
 """Pixels of background kept around the content by :func:`refine_content` (then widened to whole 4-pixel cells). On
 the validation seeds (``motionmap eval --set lpc|ulpc --seed 1|2``) margin 4 scored within 0.03 SSE of the whole frame
-(26.21 vs 26.19, 60.62 vs 60.59; 28.45 vs 28.45, 60.43 vs 60.42)."""
+(26.20 vs 26.19, 60.62 vs 60.59; 28.45 vs 28.45, 60.43 vs 60.42)."""
 
 
 def content_box(source: Tensor, target: Tensor, margin: int = CONTENT_MARGIN) -> Optional[Tuple[int, int, int, int]]:
