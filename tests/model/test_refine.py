@@ -104,6 +104,21 @@ def test_refine_content_refines_the_character_s_box_only_and_as_well_as_the_whol
                                                                                               start[:1]))
 
 
+def test_retargeting_refines_the_character_s_box_and_keeps_the_network_s_flow_around_it():
+    from motionmap.model.motion import grid_to_flow
+
+    torch.manual_seed(0)
+    net = MotionMapper(net=NetConfig(motion="flow", channels=8, hidden=4, flow_hidden=8)).eval()
+    a0, a_t = blocks(), torch.cat([blocks(shift=(2, 1)), blocks(shift=(-1, 3), seed=1)])
+    with torch.inference_mode():
+        plain, refined = (grid_to_flow(net.transfer_motion(a0, a_t, cfg).pixel_grid) for cfg in (NO_REFINE, RefineConfig()))
+    y0, y1, x0, x1 = content_box(a0, a_t)
+    outside = torch.ones(64, 64, dtype=torch.bool)
+    outside[y0:y1, x0:x1] = False
+    assert torch.equal(refined[..., outside], plain[..., outside])
+    assert (refined[..., y0:y1, x0:x1] - plain[..., y0:y1, x0:x1]).abs().max() > 0.5
+
+
 def synth_walk():
     """A synthetic character's walk (facing down) on black: ``uint8 [T,64,64,3]``."""
     frames = render_animation(sample_character(3), "walk", "down")
