@@ -1,10 +1,10 @@
 """Test-time flow refinement: polish the network's flow on the one pair it is applied to.
 
 At retarget time the source pair ``a0 -> a_t`` is known, so the flow that explains it can be improved directly: a few
-Adam steps on the flow field itself, minimising the terms the flow network trains with (multi-scale photometric L1 of
-``a0`` warped onto ``a_t``, smoothness, no motion on flat regions), starting from the network's estimate. The network
-supplies the large, ambiguous part of the motion (which limb went where); the refinement fixes the last pixels, which
-is where a 64x64 sprite's error lives. On held-out LPC characters (validation seed 1, not the
+Adam steps on the flow field itself, minimising the terms the flow network trains with (photometric L1 of ``a0`` warped
+onto ``a_t`` at full and half resolution, smoothness, no motion on flat regions), starting from the network's
+estimate. The network supplies the large, ambiguous part of the motion (which limb went where); the refinement fixes
+the last pixels, which is where a 64x64 sprite's error lives. On held-out LPC characters (validation seed 1, not the
 test set) 30 steps took the first shipped model from SSE 49.6 to 34.7 per image; see the README's Results.
 
 Shapes: frames ``float [B,3,H,W] in [0,1]``; flows are backward pixel displacements ``float [B,2,H,W]`` (target ->
@@ -54,10 +54,11 @@ def refine_config(steps: Optional[int]) -> Optional[RefineConfig]:
     return None if steps is None else RefineConfig(steps=steps)
 
 def photometric_loss(source: Tensor, target: Tensor, flow: Tensor) -> Tensor:
-    """Training's multi-scale photometric L1 (:func:`motionmap.model.losses.warp_loss`) for one full-resolution flow:
-    its pyramid is the flow area-averaged to H/4 and H/2 (coarse levels see blurred frames: a wider basin for the last
-    pixels). source, target ``float [B,3,H,W]``, flow ``float [B,2,H,W]`` (pixels; H, W divisible by 4) -> scalar."""
-    pyramid = [F.avg_pool2d(flow, factor) / factor for factor in (4, 2)] + [flow]
+    """The refinement's photometric term: training's multi-scale photometric L1
+    (:func:`motionmap.model.losses.warp_loss`) for one full-resolution flow and that flow area-averaged to H/2 (the
+    coarse level sees blurred frames: a wider basin for the last pixels). source, target ``float [B,3,H,W]``, flow ``float [B,2,H,W]`` (pixels; H, W divisible
+    by 4) -> scalar."""
+    pyramid = [F.avg_pool2d(flow, factor) / factor for factor in _Objective.LEVELS[:-1]] + [flow]
     return losses.warp_loss(source, target, pyramid)
 
 
@@ -71,7 +72,11 @@ class _Objective:
     over that frame's own elements (the batched loss times the batch size), so frames do not interact.
     """
 
-    LEVELS = (4, 2, 1)  # pooling factor of each photometric level, coarse to fine; weights 0.25, 0.5, 1
+    # Pooling factor of each photometric level, coarse to fine; weights 0.5, 1. Training's pyramid also has H/4; the
+    # refinement starts from the network's flow and only fixes the last pixels, and without that level it scored the
+    # same or better on the validation seeds (docs/RESEARCH.md, "Computing only where the character is") in 5 % less
+    # time.
+    LEVELS = (2, 1)
 
     # Every per-pixel constant is stored at the flow's full shape [B|1,h,w,2]: elementwise ops whose operands
     # broadcast along the last, 2-long, dimension run several times slower on CPU.
