@@ -56,8 +56,8 @@ def refine_config(steps: Optional[int]) -> Optional[RefineConfig]:
 def photometric_loss(source: Tensor, target: Tensor, flow: Tensor) -> Tensor:
     """The refinement's photometric term: training's multi-scale photometric L1
     (:func:`motionmap.model.losses.warp_loss`) for one full-resolution flow and that flow area-averaged to H/2 (the
-    coarse level sees blurred frames: a wider basin for the last pixels). source, target ``float [B,3,H,W]``, flow ``float [B,2,H,W]`` (pixels; H, W divisible
-    by 4) -> scalar."""
+    coarse level sees blurred frames: a wider basin for the last pixels). source, target ``float [B,3,H,W]``, flow
+    ``float [B,2,H,W]`` (pixels; H, W divisible by 4) -> scalar."""
     pyramid = [F.avg_pool2d(flow, factor) / factor for factor in _Objective.LEVELS[:-1]] + [flow]
     return losses.warp_loss(source, target, pyramid)
 
@@ -183,14 +183,14 @@ def refine_flow(source: Tensor, target: Tensor, flow: Tensor, cfg: RefineConfig 
 
 CONTENT_MARGIN = 4
 """Pixels of background kept around the content by :func:`refine_content` (then widened to whole 4-pixel cells). On
-the validation seeds (``motionmap eval --set lpc|ulpc --seed 1|2``) margin 4 scored within 0.03 SSE of the whole frame
-(26.20 vs 26.19, 60.62 vs 60.59; 28.45 vs 28.45, 60.43 vs 60.42)."""
+the validation seeds (``motionmap eval --set lpc|ulpc --seed 1|2``, three-level refinement) margin 4 scored within
+0.03 SSE of refining the whole frame (26.20 vs 26.19, 60.62 vs 60.59; 28.45 vs 28.45, 60.43 vs 60.42)."""
 
 
 def content_box(source: Tensor, target: Tensor, margin: int = CONTENT_MARGIN) -> Optional[Tuple[int, int, int, int]]:
     """The rows and columns ``(y0, y1, x0, x1)`` that hold every pixel of ``source`` and ``target`` (``float
     [B,3,H,W]``) unlike the background, the colour of the first source frame's top-left pixel, plus ``margin`` pixels,
-    widened to multiples of 4 (the refinement's coarsest pooling); None when that box is the whole frame (a scene
+    widened to multiples of 4 (the sizes :func:`refine_flow` takes); None when that box is the whole frame (a scene
     background, a character filling the frame) or there is no content at all."""
     h, w = target.shape[-2:]
     background = source[:1, :, :1, :1]
