@@ -116,13 +116,14 @@ def snap_to_palette(images: np.ndarray, palette: np.ndarray, where: Optional[np.
         raise MotionmapError(f"snap_to_palette: expected uint8 [...,3] images, got {images.dtype} {tuple(images.shape)}")
     if palette.dtype != np.uint8 or palette.ndim != 2 or palette.shape[1] != 3:
         raise MotionmapError(f"snap_to_palette: expected a uint8 [K,3] palette, got {palette.dtype} {tuple(palette.shape)}")
-    out = images.copy()
     if len(palette) == 0:
-        return out
-    select = np.ones(images.shape[:-1], bool) if where is None else np.asarray(where, bool)
-    if select.shape != images.shape[:-1]:
+        return images.copy()
+    select = None if where is None else np.asarray(where, bool)
+    if select is not None and select.shape != images.shape[:-1]:
         raise MotionmapError(f"snap_to_palette: where {tuple(select.shape)} does not fit images {tuple(images.shape)}")
-    keys, inverse = np.unique(_pack(images[select]), return_inverse=True)  # distinct colours to snap
+    pixels = images.reshape(-1, 3) if select is None else images[select]  # (N, 3)
+    # Distinct colours to snap; 24-bit keys sort faster as int32.
+    keys, inverse = np.unique(_pack(pixels).astype(np.int32), return_inverse=True)
     colours = _unpack(keys).astype(np.float32)  # (U, 3)
     pal = palette.astype(np.float32)  # (K, 3)
     nearest = np.empty(len(keys), np.int64)
@@ -131,7 +132,11 @@ def snap_to_palette(images: np.ndarray, palette: np.ndarray, where: Optional[np.
         # |c - p|^2 up to the per-row constant |c|^2, which does not change the argmin.
         d = (pal * pal).sum(1)[None, :] - 2.0 * c @ pal.T  # (chunk, K)
         nearest[start : start + _CHUNK] = d.argmin(axis=1)
-    out[select] = palette[nearest][inverse.reshape(-1)]
+    snapped = palette[nearest][inverse.reshape(-1)]  # (N, 3)
+    if select is None:
+        return snapped.reshape(images.shape)
+    out = images.copy()
+    out[select] = snapped
     return out
 
 
