@@ -347,7 +347,8 @@ class Retargeter:
                 else:
                     motion = self.model.transfer_motion(a0, a_t, self.refine)
                     appearing = appearing_mask(a0, a_t, motion.pixel_grid).cpu().numpy() if colours else None  # (n,H,W)
-                    passes.append((motion, appearing))
+                    if key is not None:  # kept for the cache only: without one, each pass's motion is freed after it
+                        passes.append((motion, appearing))
                 if colours:
                     a_t_uint8 = _to_uint8(a_t)
                 # The targets are one character over different backgrounds: its body is adapted to once.
