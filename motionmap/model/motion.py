@@ -49,6 +49,13 @@ def once_if_broadcast(fn, x: Tensor) -> Tensor:
     return out.expand(x.shape[0], *out.shape[1:])
 
 
+def unit_channels(x: Tensor, eps: float) -> Tensor:
+    """``F.normalize(x, dim=1, eps=eps)`` for ``x`` ``[B,C,h,w]`` (the same values up to float rounding): each pixel's
+    channel vector divided by ``max(norm, eps)``. Written out because torch's norm over the channels of a contiguous
+    (not channels-last) map takes a slow path on CPU: about 400 us for ``[8,32,16,16]`` against 20 us so."""
+    return x / x.square().sum(1, keepdim=True).sqrt_().clamp_min_(eps)
+
+
 SOFTMAX_RANGE = 60.0
 """Logits more than this below their row's largest are raised to it by :func:`softmax_floored` (e^-60 ~ 1e-26)."""
 

@@ -32,15 +32,17 @@ class DenseTau(nn.Module):
 
     def forward(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Motion:
         with torch.autocast(device_type=feat_src.device.type, enabled=False):
-            # The correlation softmax needs float32 (bf16 coordinates blur).
-            return self._forward(feat_src.float(), feat_tgt.float(), img_src.float(), img_tgt.float())
+            # The correlation softmax needs float32 (bf16 coordinates blur). A source broadcast over the batch (a
+            # retarget's a0) stays broadcast, so it is described once (a plain .float() of it would copy it per frame).
+            as_float = lambda x: motion.once_if_broadcast(lambda one: one.float(), x)  # noqa: E731
+            return self._forward(as_float(feat_src), feat_tgt.float(), as_float(img_src), img_tgt.float())
 
     def matches(self, feat_src: Tensor, feat_tgt: Tensor, img_src: Tensor, img_tgt: Tensor) -> Matches:
         """Soft matches of every target cell into the source (``Matches.src_coords`` ``float [B,h*w,2]``), from
         float32 features ``[B,C,h,w]`` and frames ``[B,3,H,W]``."""
         cfg = self.cfg
         # Learned part: unit features scaled so their squared distance is in [0, 1], like the patch part's.
-        describe = lambda feat: F.normalize(self.proj(feat), dim=1, eps=1e-3) * 0.5  # noqa: E731
+        describe = lambda feat: motion.unit_channels(self.proj(feat), eps=1e-3) * 0.5  # noqa: E731
         desc_src = motion.once_if_broadcast(describe, feat_src)  # a retarget's a0: described once
         desc_tgt = describe(feat_tgt)
         fixed = None
