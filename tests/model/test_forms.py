@@ -106,3 +106,21 @@ def test_the_removed_parts_form_is_refused_with_a_way_out():
 
     with pytest.raises(MotionmapError, match="'parts' form was removed; retrain with 'dense' or 'flow'"):
         coerce_config(NetConfig, {"motion": "parts", "parts": 8, "ridge": 0.01})
+
+
+def test_dense_tau_describes_a_broadcast_bf16_source_once():
+    """A retarget's a0 comes as one frame expanded over the batch, its features in bf16 under autocast: the
+    correlation describes it once (its projection sees one frame), with the same matches as a per-frame copy."""
+    torch.manual_seed(0)
+    tau = make_tau(NetConfig(motion="dense", channels=8))
+    feat_src = torch.randn(1, 8, 8, 8).to(torch.bfloat16)
+    feat_tgt = torch.randn(3, 8, 8, 8).to(torch.bfloat16)
+    img_src, img_tgt = torch.rand(1, 3, 32, 32), torch.rand(3, 3, 32, 32)
+    seen = []
+    hook = tau.proj.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape[0]))
+    with torch.no_grad():
+        broadcast = tau(feat_src.expand(3, -1, -1, -1), feat_tgt, img_src.expand(3, -1, -1, -1), img_tgt)
+        assert sorted(seen) == [1, 3]  # the source once, the three targets
+        copied = tau(feat_src.repeat(3, 1, 1, 1), feat_tgt, img_src.repeat(3, 1, 1, 1), img_tgt)
+    hook.remove()
+    torch.testing.assert_close(broadcast.latent_grid, copied.latent_grid, atol=1e-5, rtol=0)

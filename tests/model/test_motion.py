@@ -94,3 +94,20 @@ class TestCorrelation:
         expect = motion.correlation_matches(cost, 8, 8, 0.01, 2.0, 3)
         got = motion.soft_matches(src, tgt, 0.01, 2.0, 3, fixed=(psrc, ptgt) if fixed else None)
         torch.testing.assert_close(got.src_coords, expect.src_coords, atol=1e-4, rtol=0)
+
+
+def test_unit_channels_is_normalize_over_channels():
+    """Each pixel's channel vector at unit length, vectors shorter than eps divided by eps (F.normalize's rule), in
+    either memory order."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 4, 3)
+    x[0, :, 0, 0] = 0.0  # a zero vector stays zero
+    x[1, :, 1, 1] = 1e-5  # shorter than eps: scaled by 1/eps, not to unit length
+    for inp in (x, x.contiguous(memory_format=torch.channels_last)):
+        out = motion.unit_channels(inp, eps=1e-3)
+        torch.testing.assert_close(out, F.normalize(x, dim=1, eps=1e-3))
+    lengths = motion.unit_channels(x, eps=1e-3).norm(dim=1)
+    assert torch.allclose(lengths[0, 1:, :], torch.ones(3, 3)) and lengths[0, 0, 0] == 0
+    assert lengths[1, 1, 1] < 0.1
