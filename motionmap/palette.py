@@ -71,6 +71,16 @@ def _pack(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
 
+def _distinct(keys: np.ndarray):
+    """``np.unique(keys, return_inverse=True)`` for 24-bit colour keys ``[N]``: the sorted distinct keys (int64) and
+    each key's index among them ``int64 [N]``. Through torch's sort (about half numpy's time for a 13-frame row of
+    64x64: 0.6 vs 1.2 ms), as int32, which sorts faster than int64."""
+    import torch
+
+    distinct, inverse = torch.unique(torch.from_numpy(np.ascontiguousarray(keys, dtype=np.int32)), return_inverse=True)
+    return distinct.numpy().astype(np.int64), inverse.numpy()
+
+
 def _unpack(keys: np.ndarray) -> np.ndarray:
     return np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=-1).astype(np.uint8)
 
@@ -122,8 +132,7 @@ def snap_to_palette(images: np.ndarray, palette: np.ndarray, where: Optional[np.
     if select is not None and select.shape != images.shape[:-1]:
         raise MotionmapError(f"snap_to_palette: where {tuple(select.shape)} does not fit images {tuple(images.shape)}")
     pixels = images.reshape(-1, 3) if select is None else images[select]  # (N, 3)
-    # Distinct colours to snap; 24-bit keys sort faster as int32.
-    keys, inverse = np.unique(_pack(pixels).astype(np.int32), return_inverse=True)
+    keys, inverse = _distinct(_pack(pixels))
     colours = _unpack(keys).astype(np.float32)  # (U, 3)
     pal = palette.astype(np.float32)  # (K, 3)
     nearest = np.empty(len(keys), np.int64)

@@ -92,7 +92,8 @@ class TestMatchStep:
         assert mixed.dtype == torch.float32
         torch.testing.assert_close(mixed, plain, atol=1e-5, rtol=0)
 
-    @pytest.mark.parametrize("b,h,w,radius", [(2, 16, 16, 2), (1, 12, 20, 1), (2, 4, 6, 2)])
+    # 16x16, 12x20 and 4x6 take the every-shift-at-once path; 36x40 (over 32x32 pixels) the shift-by-shift loop
+    @pytest.mark.parametrize("b,h,w,radius", [(2, 16, 16, 2), (1, 12, 20, 1), (2, 4, 6, 2), (1, 36, 40, 2)])
     def test_equals_the_27_channel_descriptor_formulation(self, b, h, w, radius):
         """The box-sum costs are the 3x3-neighbourhood descriptor distances, borders included (the shipped
         checkpoint was trained with the descriptor form)."""

@@ -111,3 +111,10 @@ def test_unit_channels_is_normalize_over_channels():
     lengths = motion.unit_channels(x, eps=1e-3).norm(dim=1)
     assert torch.allclose(lengths[0, 1:, :], torch.ones(3, 3)) and lengths[0, 0, 0] == 0
     assert lengths[1, 1, 1] < 0.1
+    # trains like F.normalize: finite gradients, zero vectors included
+    leaf = x.clone().requires_grad_(True)
+    motion.unit_channels(leaf, eps=1e-3).sum().backward()
+    ref = x.clone().requires_grad_(True)
+    F.normalize(ref, dim=1, eps=1e-3).sum().backward()
+    assert torch.isfinite(leaf.grad).all()
+    torch.testing.assert_close(leaf.grad, ref.grad)
