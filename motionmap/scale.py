@@ -39,7 +39,8 @@ def pixel_block(images: Sequence[np.ndarray], max_block: int = MAX_BLOCK) -> int
     """The largest k <= ``max_block`` such that every image (``[..., H, W, C]``) is constant on aligned k x k blocks
     (H and W multiples of k) and the reduced frame keeps :data:`motionmap.layout.MIN_FRAME_SIDE` px a side; 1 when
     there is none (a blank frame is constant on any block, so the size floor is what stops it)."""
-    arrays = [np.asarray(a) for a in images]
+    # Smallest first: a one-frame target that is not blocky answers before a whole animation is compared.
+    arrays = sorted((np.asarray(a) for a in images), key=lambda a: a.size)
     h, w = arrays[0].shape[-3], arrays[0].shape[-2]
     for k in range(max_block, 1, -1):
         if h % k or w % k or h // k < MIN_FRAME_SIDE or w // k < MIN_FRAME_SIDE:
