@@ -330,10 +330,11 @@ def match_costs_local(src: Tensor, tgt: Tensor, radius: int) -> Tensor:
         # for 8 frames of 16x16 on 2 threads, where the shift-by-shift loop's 50 small ops cost more than their work).
         windows = src_p.unfold(2, h + 2, 1).unfold(3, w + 2, 1)  # (B, C, n, n, h+2, w+2), a view
         sq = torch.empty(b, n, n, h + 2, w + 2, dtype=tgt_p.dtype, device=tgt_p.device)
+        torch.sub(windows[:, 0], tgt_p[:, 0, None, None], out=sq).square_()
         diff = torch.empty_like(sq)
-        for ch in range(c):
+        for ch in range(1, c):
             torch.sub(windows[:, ch], tgt_p[:, ch, None, None], out=diff)
-            sq.copy_(diff.square_()) if ch == 0 else sq.add_(diff.square_())
+            sq.add_(diff.square_())
         sq = sq.view(b, n * n, h + 2, w + 2)
     else:
         # Shift by shift into one reused buffer: each difference is summed over channels while it is still in cache
