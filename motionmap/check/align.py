@@ -15,6 +15,11 @@ def shift_list(max_shift: int = MAX_SHIFT) -> List[Tuple[int, int]]:
     return [(dy, dx) for dy in r for dx in r]
 
 
+SHIFTS = np.array(shift_list(MAX_SHIFT))
+"""The shifts the checks search, ``int [S,2]`` (dy, dx) row-major (:func:`shift_list`); ``SHIFTS[ZERO]`` is (0, 0)."""
+ZERO = len(SHIFTS) // 2
+
+
 def shift_frames(keys: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """``keys`` ``[...,h,w]`` moved by ``(dy, dx)`` pixels (down, right), filling with 0 (transparent)."""
     out = np.zeros_like(keys)

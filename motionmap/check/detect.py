@@ -39,7 +39,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from motionmap.check.align import MAX_SHIFT, dilate, shift_frames, shift_list
+from motionmap.check.align import MAX_SHIFT, SHIFTS, ZERO, dilate, shift_frames
 from motionmap.check.components import label_components
 from motionmap.check.grid import SheetGrid
 from motionmap.check.prior import lpc_template, natural_misplacement, natural_shifts, natural_spot, natural_swap
@@ -395,8 +395,6 @@ def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None,
 
 # --- shifts ----------------------------------------------------------------------------------------------------------
 
-_SHIFTS = shift_list(MAX_SHIFT)
-_ZERO = len(_SHIFTS) // 2
 
 
 def _gain_loss(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -409,9 +407,9 @@ def _gain_loss(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     padded[:, m : m + h, m : m + w] = b
     opaque = a != 0
     in_place = (a == b) & opaque
-    gained = np.empty((n, len(_SHIFTS)), np.int32)
-    lost = np.empty((n, len(_SHIFTS)), np.int32)
-    for k, (dy, dx) in enumerate(_SHIFTS):
+    gained = np.empty((n, len(SHIFTS)), np.int32)
+    lost = np.empty((n, len(SHIFTS)), np.int32)
+    for k, (dy, dx) in enumerate(SHIFTS):
         moved = (a == padded[:, m + dy : m + dy + h, m + dx : m + dx + w]) & opaque  # a[p] vs b[p + s]
         gained[:, k] = (moved & ~in_place).reshape(n, -1).sum(axis=1)
         lost[:, k] = (in_place & ~moved).reshape(n, -1).sum(axis=1)
@@ -451,7 +449,7 @@ def shift_evidence(grid: SheetGrid, keys: Optional[np.ndarray] = None,
     idx = np.array(pairs)
     gained, lost = _gain_loss(keys[idx[:, 0], idx[:, 1]], keys[idx[:, 2], idx[:, 3]])
     cell = idx[:, 0] * n_cols + idx[:, 1]
-    G = np.zeros((n_rows * n_cols, len(_SHIFTS)))
+    G = np.zeros((n_rows * n_cols, len(SHIFTS)))
     L = np.zeros_like(G)
     np.add.at(G, cell, gained)
     np.add.at(L, cell, lost)
@@ -459,9 +457,9 @@ def shift_evidence(grid: SheetGrid, keys: Optional[np.ndarray] = None,
     k = net.argmax(axis=1)
     rows = np.arange(len(k))
     g, l = G[rows, k], L[rows, k]
-    ev = np.where(k == _ZERO, 0.0, (g - l) / (g + l + 1.0) * np.minimum(1.0, (g - l) / full_gain))
+    ev = np.where(k == ZERO, 0.0, (g - l) / (g + l + 1.0) * np.minimum(1.0, (g - l) / full_gain))
     evidence = np.clip(ev, 0, 1).reshape(n_rows, n_cols)
-    best = np.array(_SHIFTS)[k].reshape(n_rows, n_cols, 2)
+    best = SHIFTS[k].reshape(n_rows, n_cols, 2)
     return evidence, best
 
 
@@ -591,7 +589,7 @@ def template_shift(grid: SheetGrid, template: np.ndarray) -> Tuple[np.ndarray, n
     :data:`ORDER_REACH`) in place at least as well has gain 0: it is misplaced, not moved."""
     weight = 2.0 * template - 1.0
     alpha = grid.alpha.astype(np.float32)
-    scores = np.stack([(shift_frames(alpha, dy, dx) * weight).sum(axis=(2, 3)) for dy, dx in _SHIFTS], axis=-1)
+    scores = np.stack([(shift_frames(alpha, dy, dx) * weight).sum(axis=(2, 3)) for dy, dx in SHIFTS], axis=-1)
     k = scores.argmax(axis=-1)
     best_score = scores.max(axis=-1)
     # A frame that fits another frame's cell of its row in place as well as its own moved is misplaced, not moved:
@@ -604,9 +602,9 @@ def template_shift(grid: SheetGrid, template: np.ndarray) -> Tuple[np.ndarray, n
         lo, hi = max(0, -d), min(n_cols, n_cols - d)
         other[:, lo:hi] = (alpha[:, lo:hi] * weight[:, lo + d : hi + d]).sum(axis=(2, 3))
         other[:, lo:hi] = np.where(grid.valid[:, lo + d : hi + d], other[:, lo:hi], -np.inf)
-        best_score = np.where(other >= best_score, scores[..., _ZERO], best_score)
-    gain = np.where(grid.valid, best_score - scores[..., _ZERO], 0.0)
-    return gain, np.array(_SHIFTS)[k]
+        best_score = np.where(other >= best_score, scores[..., ZERO], best_score)
+    gain = np.where(grid.valid, best_score - scores[..., ZERO], 0.0)
+    return gain, SHIFTS[k]
 
 
 def find_character_shifts(grid: SheetGrid, template: np.ndarray) -> List[Flag]:

@@ -18,15 +18,13 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from motionmap.check.align import MAX_SHIFT, dilate, shift_frames, shift_list
+from motionmap.check.align import SHIFTS, ZERO, dilate, shift_frames
 
 EDGE = 1  # body px within this many px of the layer count as its surroundings
 PAIR_GAIN = 4  # moved back, at least this many px of the frame must turn from unseen pairs into the sheet's usual...
 PAIR_GAIN_SHARE = 0.05  # ...and this share of the layer's px...
 PAIR_LEFT_SHARE = 0.02  # ...leaving at most this share of them unseen
 
-_SHIFTS = np.array(shift_list(MAX_SHIFT))
-_ZERO = len(_SHIFTS) // 2
 
 
 def _pairs(body: np.ndarray, layer: np.ndarray) -> np.ndarray:
@@ -57,8 +55,8 @@ class PairTable:
         so, occur in no other frame of the sheet."""
         body, layer = self.body[r, f], self.layer[r, f]
         own_values, own_counts = np.unique(_pairs(body, layer), return_counts=True)
-        out = np.empty(len(_SHIFTS), int)
-        for k, (dy, dx) in enumerate(_SHIFTS):
+        out = np.empty(len(SHIFTS), int)
+        for k, (dy, dx) in enumerate(SHIFTS):
             pairs = _pairs(body, shift_frames(layer, int(dy), int(dx)))
             elsewhere = _count(self.values, self.counts, pairs) - _count(own_values, own_counts, pairs)
             out[k] = int((elsewhere < 1).sum())
@@ -76,12 +74,12 @@ def pair_offset(table: PairTable, r: int, f: int, prefer: Optional[np.ndarray] =
     layer_px = int((table.layer[r, f] != 0).sum())
     unseen = table.unseen(r, f)
     best = unseen.min()
-    gain = int(unseen[_ZERO] - best)
+    gain = int(unseen[ZERO] - best)
     if gain < max(PAIR_GAIN, PAIR_GAIN_SHARE * layer_px) or best > PAIR_LEFT_SHARE * layer_px:
         return None
     tied = np.flatnonzero(unseen == best)
-    rank = np.abs(_SHIFTS[tied]).max(axis=1).astype(float)
+    rank = np.abs(SHIFTS[tied]).max(axis=1).astype(float)
     if prefer is not None:
         rank -= 1000.0 * prefer[tied]
     k = int(tied[np.argmin(rank)])
-    return (int(_SHIFTS[k, 0]), int(_SHIFTS[k, 1])), gain
+    return (int(SHIFTS[k, 0]), int(SHIFTS[k, 1])), gain

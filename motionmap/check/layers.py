@@ -32,7 +32,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from motionmap.check.align import MAX_SHIFT, dilate, shift_frames, shift_list
+from motionmap.check.align import MAX_SHIFT, SHIFTS, ZERO, dilate, shift_frames
 from motionmap.check.detect import Flag, _offset, _references, _score
 from motionmap.check.grid import SheetGrid, pack_keys
 from motionmap.check.layer_pairs import PAIR_GAIN, PAIR_GAIN_SHARE, PairTable, pair_offset
@@ -74,8 +74,6 @@ class PairMatch:
     flipped: np.ndarray  # bool [K]: the reference is the other facing's frame, mirrored
 
 
-_SHIFTS = np.array(shift_list(MAX_SHIFT))
-_ZERO = len(_SHIFTS) // 2
 Poses = Dict[Tuple[int, int], List[Tuple[int, Tuple[int, int]]]]  # same_pose_frames: {(r, f): [(g, (dy, dx))]}
 
 
@@ -120,13 +118,13 @@ def pair_matches(body: SheetGrid, layer: SheetGrid, poses: Optional[Poses] = Non
         wy, wx = np.nonzero(window)
         q, g = (np.array(v) for v in zip(*refs))
         q = q + n_rows * np.array(flipped, int)
-        dy, dx = _SHIFTS[:, :1], _SHIFTS[:, 1:]
+        dy, dx = SHIFTS[:, :1], SHIFTS[:, 1:]
         seen_body = pad_body[q, g][:, wy[None] + m + dy, wx[None] + m + dx]  # [K,S,n]
         body_match = (seen_body == body_keys[r, f][wy, wx]).sum(-1)
         # The body's own move; among equals the one the layer agrees with most (no relative move when undecided).
         layer_abs = (pad_layer[q, g][:, ly[None] + m + dy, lx[None] + m + dx] == layer_keys[r, f][ly, lx]).sum(-1)
         own = np.argmax(body_match * 1024 + layer_abs, axis=1)  # [K]
-        base = _SHIFTS[own]  # [K,2]
+        base = SHIFTS[own]  # [K,2]
         ty, tx = base[:, None, :1] + dy[None], base[:, None, 1:] + dx[None]  # [K,S,1]
         k = np.arange(len(refs))[:, None, None]
         layer_rel = (pad_layer[q, g][k, ly[None, None] + m + ty, lx[None, None] + m + tx]
@@ -142,17 +140,17 @@ def _votes(pm: PairMatch) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     matches the most layer px (none when it gains nothing), whether the reference is a sure or a loose witness of
     it, and the layer px the move gains."""
     k = np.arange(len(pm.refs))
-    best = np.argmax(pm.layer * 2 + (np.arange(pm.layer.shape[1]) == _ZERO), axis=1)  # ties: no move
-    gain = pm.layer[k, best] - pm.layer[k, _ZERO]
-    body_gain = pm.relative_body[k, _ZERO] - pm.relative_body[k, best]
+    best = np.argmax(pm.layer * 2 + (np.arange(pm.layer.shape[1]) == ZERO), axis=1)  # ties: no move
+    gain = pm.layer[k, best] - pm.layer[k, ZERO]
+    body_gain = pm.relative_body[k, ZERO] - pm.relative_body[k, best]
     layer_share = pm.layer[k, best] / max(pm.layer_px, 1)
-    body_share = pm.relative_body[k, _ZERO] / max(pm.body_px, 1)
-    moved = best != _ZERO
+    body_share = pm.relative_body[k, ZERO] / max(pm.body_px, 1)
+    moved = best != ZERO
     strong = ~moved | ((gain >= LAYER_GAIN) & (body_gain >= BODY_GAIN))
     sure = (layer_share >= LAYER_SHARE) & (body_share >= BODY_SHARE) & strong
     loose = ((layer_share >= LOOSE_LAYER_SHARE) & (body_share >= LOOSE_BODY_SHARE) & strong
              & (~moved | (gain >= LOOSE_GAIN * pm.layer_px)))
-    return _SHIFTS[best], sure, loose, gain
+    return SHIFTS[best], sure, loose, gain
 
 
 def layer_offsets(matches: Dict[Tuple[int, int], PairMatch],
@@ -216,10 +214,10 @@ def _lean(pm: PairMatch, move: Tuple[int, int]) -> Tuple[float, int]:
     ``(lean, against)``: among the own-row references whose body reappears for :data:`LEAN_BODY` of the body
     window, the most layer px the move gains over in place, as a share of the layer's px (-1 when none), and how
     many of them see at least :data:`LOOSE_LAYER_SHARE` of the layer in place and gain nothing with the move."""
-    s = int(np.flatnonzero((_SHIFTS == np.asarray(move)).all(axis=1))[0])
-    usable = ~pm.flipped & (pm.relative_body[:, _ZERO] >= LEAN_BODY * pm.body_px)
-    gain = pm.layer[:, s] - pm.layer[:, _ZERO]
-    against = usable & (gain <= 0) & (pm.layer[:, _ZERO] >= LOOSE_LAYER_SHARE * pm.layer_px)
+    s = int(np.flatnonzero((SHIFTS == np.asarray(move)).all(axis=1))[0])
+    usable = ~pm.flipped & (pm.relative_body[:, ZERO] >= LEAN_BODY * pm.body_px)
+    gain = pm.layer[:, s] - pm.layer[:, ZERO]
+    against = usable & (gain <= 0) & (pm.layer[:, ZERO] >= LOOSE_LAYER_SHARE * pm.layer_px)
     lean = float(gain[usable].max()) / max(pm.layer_px, 1) if usable.any() else -1.0
     return lean, int(against.sum())
 
@@ -292,9 +290,9 @@ def same_pose_frames(body: SheetGrid) -> Poses:
             # Same pose, about the same number of px: skip the frames that cannot be one before matching.
             if g == f or min(px[r, f], px[r, g]) < POSE_SHARE * max(px[r, f], px[r, g]):
                 continue
-            pose = _match_counts(keys[r, f], padded[r, g], _SHIFTS)
+            pose = _match_counts(keys[r, f], padded[r, g], SHIFTS)
             if pose.max() >= POSE_SHARE * px[r, f]:
-                out.setdefault((r, f), []).append((int(g), tuple(int(v) for v in _SHIFTS[int(pose.argmax())])))
+                out.setdefault((r, f), []).append((int(g), tuple(int(v) for v in SHIFTS[int(pose.argmax())])))
     return out
 
 
