@@ -86,19 +86,20 @@ class _Objective:
             raise ValueError(f"refine: frame size {w}x{h} must be multiples of 4")
         self.cfg = cfg
         to_grid = source.new_tensor([2.0 / w, 2.0 / h])  # full-resolution pixels -> normalised grid units
-        self.levels = []
-        for i, k in enumerate(self.LEVELS):
-            weight = 0.5 ** (len(self.LEVELS) - 1 - i)
-            hk, wk = h // k, w // k
-            # A source that is one frame for the whole batch (a retarget's a0, expanded) is pooled once.
-            src = source if k == 1 else motion.once_if_broadcast(lambda im: F.avg_pool2d(im, k), source)
-            tgt = target if k == 1 else F.avg_pool2d(target, k)
-            base = motion.base_grid(hk, wk, source.device, torch.float32)[None]  # (1, hk, wk, 2)
-            scale = to_grid.expand(1, hk, wk, 2).contiguous()
-            # The level's flow is the k x k mean of the full flow / k, i.e. grid = base + mean(flow) * to_grid.
-            # d loss / d flow = sign(residual) * weight / (C hk wk) through the sampler, * to_grid, / k^2 (the mean).
-            chain = scale * (weight / (c * hk * wk) / k**2)
-            self.levels.append((k, src, tgt, base, scale, chain))
+        self.base = motion.base_grid(h, w, source.device, torch.float32)[None]  # (1, h, w, 2)
+        self.to_grid = to_grid.expand(1, h, w, 2).contiguous()
+        # d loss / d flow of the full level = sign(residual) / (C h w) through the sampler, * to_grid. The half level
+        # (weight 0.5) samples the 2x2-pooled frames at the 2x2 mean of the full grid (the mean of the pixel centres
+        # is the coarse pixel centre, so that is its grid), and its flow is the 2x2 mean of the full flow / 2: its
+        # chain factor per element is 0.5 / (C (h/2) (w/2)) / 4 * to_grid, half the full level's. The sampler's
+        # gradient is linear in the sampled image and the residual's sign does not change when both frames are
+        # scaled, so the pooled frames are stored halved (a power of two: exact) and one multiply by ``chain`` serves
+        # both levels.
+        self.chain = self.to_grid / (c * h * w)
+        self.full = (source, target)
+        # A source that is one frame for the whole batch (a retarget's a0, expanded) is pooled once.
+        half = motion.once_if_broadcast(lambda im: F.avg_pool2d(im, 2).mul_(0.5), source)
+        self.half = (half, F.avg_pool2d(target, 2).mul_(0.5))
         self.wx = self.wy = None
         if cfg.smooth and cfg.edge_alpha:
             wx, wy = losses.edge_weights(target, cfg.edge_alpha)  # (B, 1, H, W-1), (B, 1, H-1, W)
@@ -121,30 +122,27 @@ class _Objective:
 
     @staticmethod
     def _add_repeated(fine: Tensor, coarse: Tensor) -> Tensor:
-        """``fine`` ``[B,h,w,2]`` plus ``coarse`` ``[B,h/r,w/r,2]`` repeated r x r (the mean's backward), in place.
-        Each (x, y) pair is viewed as one complex number, so the r x r repeat is a broadcast with no copy (a broadcast
-        of the float pairs themselves runs several times slower on CPU); complex addition adds the parts exactly."""
+        """``fine`` ``[B,h,w,2]`` plus ``coarse`` ``[B,h/2,w/2,2]`` repeated 2 x 2 (the mean's backward), in place.
+        Each (x, y) pair is viewed as one complex number: the coarse row is repeated along x by a copy, then added to
+        both fine rows by a broadcast whose inner dimension is a whole contiguous row (a broadcast of the float pairs
+        themselves runs several times slower on CPU); complex addition adds the parts exactly."""
         b, h, w, _ = fine.shape
-        hc, wc = coarse.shape[1:3]
-        r = h // hc
-        torch.view_as_complex(fine).view(b, hc, r, wc, r).add_(torch.view_as_complex(coarse).view(b, hc, 1, wc, 1))
+        rows = torch.view_as_complex(coarse).unsqueeze(-1).expand(b, h // 2, w // 2, 2).reshape(b, h // 2, 1, w)
+        torch.view_as_complex(fine).view(b, h // 2, 2, w).add_(rows)
         return fine
+
+    @staticmethod
+    def _sampler_gradient(src: Tensor, tgt: Tensor, grid: Tensor) -> Tensor:
+        """d/d grid of sum |grid_sample(src, grid) - tgt| -> ``[B,h,w,2]`` (normalised grid units)."""
+        warped = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        return torch.ops.aten.grid_sampler_2d_backward(warped.sub_(tgt).sign_(), src, grid, 0, 1, False,
+                                                       [False, True])[1]
 
     def gradient(self, flow: Tensor) -> Tensor:
         """d objective / d flow, ``float [B,H,W,2]``, for the flow ``float [B,H,W,2]`` (pixels)."""
-        means = {1: flow}  # each level's k x k mean of the flow, the coarser from the finer (means of means)
-        k = 1
-        while 2 * k <= max(self.LEVELS):
-            means[2 * k] = self._half(means[k])
-            k *= 2
-        grad = None  # coarse to fine: the gradient so far, brought up to each finer level
-        for k, src, tgt, base, scale, chain in self.levels:
-            grid = torch.addcmul(base, means[k], scale)
-            warped = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
-            g = torch.ops.aten.grid_sampler_2d_backward(warped.sub_(tgt).sign_(), src, grid, 0, 1, False,
-                                                        [False, True])[1]
-            g.mul_(chain)
-            grad = g if grad is None else self._add_repeated(g, grad)
+        grid = torch.addcmul(self.base, flow, self.to_grid)
+        coarse = self._sampler_gradient(*self.half, self._half(grid))
+        grad = self._add_repeated(self._sampler_gradient(*self.full, grid), coarse).mul_(self.chain)
         if self.cfg.smooth:
             sx = (flow[:, :, 1:] - flow[:, :, :-1]).sign_()
             sy = (flow[:, 1:] - flow[:, :-1]).sign_()
