@@ -92,12 +92,18 @@ class TestMatchStep:
         assert mixed.dtype == torch.float32
         torch.testing.assert_close(mixed, plain, atol=1e-5, rtol=0)
 
-    # 16x16, 12x20 and 4x6 take the every-shift-at-once path; 36x40 (over 32x32 pixels) the shift-by-shift loop
-    @pytest.mark.parametrize("b,h,w,radius", [(2, 16, 16, 2), (1, 12, 20, 1), (2, 4, 6, 2), (1, 36, 40, 2)])
-    def test_equals_the_27_channel_descriptor_formulation(self, b, h, w, radius):
+    # each shape through both ways of computing the costs: every shift at once, and shift by shift
+    @pytest.mark.parametrize("path", ["at_once", "shift_by_shift"])
+    @pytest.mark.parametrize("b,h,w,radius", [(2, 16, 16, 2), (1, 12, 20, 1), (2, 4, 6, 2), (3, 36, 40, 2)])
+    def test_equals_the_27_channel_descriptor_formulation(self, b, h, w, radius, path, monkeypatch):
         """The box-sum costs are the 3x3-neighbourhood descriptor distances, borders included (the shipped
         checkpoint was trained with the descriptor form)."""
+        from motionmap.model import motion
         from motionmap.model.motion import pixel_descriptor
+
+        limit = 10**9 if path == "at_once" else 0
+        monkeypatch.setattr(motion, "_SHIFTS_AT_ONCE", limit)
+        monkeypatch.setattr(motion, "_PIXELS_AT_ONCE", limit)
 
         g = torch.Generator().manual_seed(h + radius)
         src = torch.rand(b, 3, h, w, generator=g)
@@ -221,3 +227,18 @@ def test_flow_config_validation(bad):
 
     with pytest.raises(MotionmapError, match=list(bad)[0]):
         coerce_config(NetConfig, {"motion": "flow", **bad})
+
+
+@pytest.mark.parametrize("b,h,w,at_once", [(4, 16, 16, True), (64, 32, 32, True), (1, 64, 64, True),
+                                           (8, 64, 64, True), (9, 64, 64, False), (1, 256, 256, False)])
+def test_match_costs_take_the_every_shift_path_for_small_maps_or_batches(b, h, w, at_once, monkeypatch):
+    """Every shift at once for maps up to 32x32 and for batches up to 8 frames of 64x64 (in cache); shift by shift
+    beyond, where the at-once buffers fall out of cache."""
+    from motionmap.model import motion
+
+    subs = []
+    real_sub = torch.sub
+    monkeypatch.setattr(motion.torch, "sub", lambda *a, **k: subs.append(1) or real_sub(*a, **k))
+    costs = motion.match_costs_local(torch.rand(b, 3, h, w), torch.rand(b, 3, h, w), 2)
+    assert costs.shape == (b, 25, h, w)
+    assert len(subs) == (3 if at_once else 25)  # one per channel at once, one per shift otherwise
