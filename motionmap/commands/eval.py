@@ -13,7 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from motionmap.commands.options import add_appear, add_palette, add_precision, add_refine_steps, add_scale
+from motionmap.commands.options import (add_appear, add_palette, add_precision, add_refine_steps, add_scale,
+                                       add_threads)
 
 SETS = ("lpc", "synth", "ulpc")
 TRACKS = ("plain", "scene")
@@ -70,6 +71,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_palette(p)
     add_precision(p)
     add_appear(p)
+    add_threads(p, "runs are compared")
     p.add_argument("--rgba", action="store_true",
                    help="plain track only: give the checkpoints the transparent source and target (RGBA output, "
                         "scored over black) and report the share of alpha values that are 0 or 255")
@@ -117,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         scale=args.scale,
         precision=args.precision,
         appear=args.appear,
+        threads=args.threads,
         palette=args.palette,
         rgba=args.rgba,
     )

@@ -53,3 +53,22 @@ def add_precision(parser: argparse.ArgumentParser) -> None:
         help="auto (default): bfloat16 convolutions on a CPU that computes them natively (Intel AMX / AVX512-BF16: "
              "faster, same scores), float32 elsewhere; bf16 or fp32 force one",
     )
+
+
+def add_threads(parser: argparse.ArgumentParser, what: str = "results are compared") -> None:
+    """``--threads N``: CPU threads for the model (None: :func:`motionmap.retarget.auto_threads`); checked by
+    :func:`check_threads`."""
+    parser.add_argument(
+        "--threads", type=int, default=None, metavar="N",
+        help="CPU threads for the model (default: the free cores, at most 4, and 1 on a busy machine, where extra "
+             "threads slow it down many times; see benchmarks/speed.py). Outputs are the same bit for bit for the "
+             f"same N; between thread counts a few pixels can differ, so pass it where {what}",
+    )
+
+
+def check_threads(threads) -> None:
+    """A one-line error for ``--threads`` below 1."""
+    from motionmap.errors import MotionmapError
+
+    if threads is not None and threads < 1:
+        raise MotionmapError(f"--threads {threads}: need at least 1")

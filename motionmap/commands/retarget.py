@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from motionmap.commands.options import add_appear, add_palette, add_precision, add_refine_steps, add_scale
+from motionmap.commands.options import (add_appear, add_palette, add_precision, add_refine_steps, add_scale,
+                                       add_threads, check_threads)
 from motionmap.errors import MotionmapError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -66,11 +67,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_palette(p)
     add_precision(p)
     add_appear(p)
-    p.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="CPU threads for the model (default: the free cores, at most 4, and 1 on a busy machine, "
-                        "where extra threads slow it down many times; see benchmarks/speed.py). Outputs are the same "
-                        "bit for bit for the same N; between thread counts a few pixels can differ, so pass it where "
-                        "results are compared")
+    add_threads(p)
     p.add_argument("--fps", type=float, default=None, metavar="N", help="frames per second (default: the source's)")
     p.add_argument("--all", dest="all_animations", action="store_true",
                    help="every animation and facing of an LPC source sheet -> one LPC sheet")
@@ -130,8 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fps is not None:
         _durations((1,), args.fps)  # validate early
     check_palette(args.palette)
-    if args.threads is not None and args.threads < 1:
-        raise MotionmapError(f"--threads {args.threads}: need at least 1")
+    check_threads(args.threads)
     _check_device(args.device)
     if args.example:
         return _run_example(args)

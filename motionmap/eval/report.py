@@ -110,11 +110,12 @@ def per_group_table(result: BenchmarkResult, metrics: Sequence[str] = ("sse", "s
 
 def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refine_steps: Optional[int] = None,
                     palette: Optional[str] = None, appear: Optional[str] = None,
-                    precision: Optional[str] = None) -> str:
+                    precision: Optional[str] = None, threads: Optional[int] = None) -> str:
     """The whole ``results.md``: a heading, the overall table, per-action tables of SSE/img and SSIM, the set.
 
-    ``refine_steps``, ``palette``, ``appear``, ``precision``: the checkpoints' test-time flow refinement, palette
-    lock, appearing pixels and numeric precision, stated under the tables (None: not mentioned)."""
+    ``refine_steps``, ``palette``, ``appear``, ``precision``, ``threads``: the checkpoints' test-time flow
+    refinement, palette lock, appearing pixels, numeric precision and CPU threads, stated under the tables (None: not
+    mentioned)."""
     bset = result.bset
     n_frames = len(result.methods[0].scores) if result.methods else 0
     pairs = len({c.pair for c in bset.cases})
@@ -154,6 +155,9 @@ def markdown_report(result: BenchmarkResult, command: Optional[str] = None, refi
     if precision is not None:
         lines += [f"Checkpoints ran with precision `{precision}` (`--precision`; `auto` is bf16 on a CPU with native "
                   "bf16, float32 elsewhere).", ""]
+    if threads is not None:
+        lines += [f"Checkpoints ran with {threads} CPU thread{'s' if threads != 1 else ''} (`--threads`; scores can "
+                  "differ in the last digits between thread counts).", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
     return "\n".join(lines)

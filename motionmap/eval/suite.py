@@ -56,7 +56,9 @@ class EvalConfig:
     ``rgba``: an RGBA run (plain track only: checkpoints get the transparent inputs and are scored over black; see
     :mod:`motionmap.eval.runner`); ``precision``: the checkpoints' numeric precision (``auto``, ``bf16`` or
     ``fp32``, :mod:`motionmap.model.precision`); ``appear``: the checkpoints' appearing-pixel colours (``source``
-    or ``off``, :mod:`motionmap.appear`).
+    or ``off``, :mod:`motionmap.appear`); ``threads``: the checkpoints' CPU threads (None: the free cores when the
+    run starts, :func:`motionmap.retarget.auto_threads`; scores can differ in the last digits between thread counts,
+    so runs that are compared should fix it).
     """
 
     set: str = "lpc"
@@ -77,6 +79,7 @@ class EvalConfig:
     rgba: bool = False
     precision: str = "auto"
     appear: str = "source"
+    threads: Optional[int] = None
 
     def __post_init__(self):
         if self.set not in SETS and not is_dataset_dir(self.set):
@@ -96,6 +99,9 @@ class EvalConfig:
                 raise MotionmapError(f"--size {w}x{h}: frame sides must be {MIN_SIZE} to {MAX_SIZE} px")
         if not is_device(self.device):
             raise MotionmapError(f"--device {self.device!r}: unknown; choose auto, cpu or cuda")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise MotionmapError(f"--threads {self.threads!r}: need an integer >= 1")
         if not isinstance(self.palette, str):
             raise MotionmapError(f"--palette {self.palette!r}: choose one of {', '.join(PALETTE_MODES)}")
         check_palette(self.palette)
@@ -121,6 +127,7 @@ class EvalOutput:
     result: BenchmarkResult
     notes: Tuple[str, ...] = ()
     seconds: float = 0.0
+    threads: Optional[int] = None  # the checkpoints' CPU threads (None without checkpoints)
 
 
 def baseline_methods(names: Sequence[str] = BASELINES) -> Tuple[List[Method], List[str]]:
@@ -156,10 +163,10 @@ def _method_names(paths: Sequence[Path]) -> List[str]:
 def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
                             refine_steps: Optional[int] = None, scale: str = "auto",
                             palette: str = DEFAULT_PALETTE, precision: str = "auto",
-                            appear: str = "source") -> List[Method]:
+                            appear: str = "source", threads: Optional[int] = None) -> List[Method]:
     """Each checkpoint through :func:`motionmap.core.load_retargeter` (``device``, ``refine_steps``, ``scale``),
     run with ``retarget(..., palette=palette)``; any failure is a one-line :class:`MotionmapError`. ``refine_steps``,
-    ``scale``, ``palette``, ``precision``, ``appear``: see :class:`EvalConfig`."""
+    ``scale``, ``palette``, ``precision``, ``appear``, ``threads``: see :class:`EvalConfig`."""
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.exists():
@@ -177,7 +184,7 @@ def load_checkpoint_methods(paths: Sequence[Path], device: str = "auto",
     for p, name in zip(paths, _method_names(paths)):
         try:
             retargeter = load_retargeter(str(p), device=dev, refine_steps=refine_steps, scale=scale,
-                                          precision=precision, appear=appear)
+                                          threads=threads, precision=precision, appear=appear)
         except MotionmapError:
             raise
         except Exception as e:  # noqa: BLE001 - a bad checkpoint must not end in a traceback
@@ -194,7 +201,7 @@ def evaluate(config: EvalConfig) -> EvalOutput:
     """Run the benchmark of ``config``: checkpoints load first (fail fast), then the test set, then every method."""
     start = time.perf_counter()
     models = load_checkpoint_methods(config.checkpoints, config.device, config.refine_steps, config.scale,
-                                     config.palette, config.precision, config.appear)
+                                     config.palette, config.precision, config.appear, config.threads)
     methods, notes = baseline_methods(config.baselines)
     for note in notes:
         print(f"motionmap: note: {note}", file=sys.stderr)
@@ -210,7 +217,9 @@ def evaluate(config: EvalConfig) -> EvalOutput:
     grid = pick_grid_cases(bset, config.grid_cases) if config.grid_cases > 0 else ()
     result = run_benchmark(bset, config.track, methods + models, grid_cases=grid, progress=config.progress,
                            rgba=config.rgba)
-    return EvalOutput(config=config, result=result, notes=tuple(notes), seconds=time.perf_counter() - start)
+    threads = models[0].retargeter.threads if models else None
+    return EvalOutput(config=config, result=result, notes=tuple(notes), seconds=time.perf_counter() - start,
+                      threads=threads)
 
 
 def _refine_steps_used(config: EvalConfig) -> Optional[int]:
@@ -235,6 +244,7 @@ def write_outputs(
         "palette": config.palette if config.checkpoints else None,
         "precision": config.precision if config.checkpoints else None,
         "appear": config.appear if config.checkpoints else None,
+        "threads": output.threads,
         "rgba": config.rgba,
         "grid_cases": sorted(result.grid),
         "command": command,
@@ -244,7 +254,7 @@ def write_outputs(
     with atomic_dir(out, overwrite=overwrite) as tmp:
         tmp = Path(tmp)
         report = markdown_report(result, command, extra["refine_steps"], extra["palette"], extra["appear"],
-                                 extra["precision"])
+                                 extra["precision"], extra["threads"])
         (tmp / names[0]).write_text(report, encoding="utf-8")
         (tmp / names[1]).write_text(dumps(json_report(result, extra, output.notes)), encoding="utf-8")
         write_png(tmp / names[2], render_grid(result))

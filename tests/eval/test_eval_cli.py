@@ -75,17 +75,19 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
 
     def fake_load(path, device="cpu", refine=None, scale="auto", threads=None, precision="auto", appear="source",
                   motion_cache=0):
-        loaded.append((str(path), device, refine.steps, scale, precision, appear, motion_cache))
-        return StubModel()
+        loaded.append((str(path), device, refine.steps, scale, threads, precision, appear, motion_cache))
+        stub = StubModel()
+        stub.threads = threads
+        return stub
 
     monkeypatch.setattr(motionmap.retarget.Retargeter, "load", staticmethod(fake_load))
     out = tmp_path / "ev"
     rc, stdout, err = _run(capsys, "--set", "synth", "--track", "scene", "--cases", 2, "--checkpoint", ckpt,
                            "--device", "cpu", "--refine-steps", 5, "--grid-cases", 1, "--no-cache", "--out", out,
                            "--no-progress", "--scale", "native", "--palette", "off", "--appear", "off",
-                           "--precision", "fp32")
+                           "--precision", "fp32", "--threads", 3)
     assert rc == 0, err
-    assert loaded == [(str(ckpt), "cpu", 5, "native", "fp32", "off", 0)] and palettes == {"off"}
+    assert loaded == [(str(ckpt), "cpu", 5, "native", 3, "fp32", "off", 0)] and palettes == {"off"}
     assert report_palette_columns(stdout)
     assert "Ceiling, the true frames themselves: palette" in stdout
     report = json.loads((out / "results.json").read_text())
@@ -97,6 +99,7 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
     assert "palette lock `off`" in (out / "results.md").read_text() and report["config"]["palette"] == "off"
     assert "appearing pixels `off`" in (out / "results.md").read_text() and report["config"]["appear"] == "off"
     assert "precision `fp32`" in (out / "results.md").read_text() and report["config"]["precision"] == "fp32"
+    assert "with 3 CPU threads" in (out / "results.md").read_text() and report["config"]["threads"] == 3
     # Identity repeats b0: every character pixel it draws is a colour of b0.
     assert report["overall"]["identity"]["palette"] == pytest.approx(1.0)
     assert 0.5 < report["truth_shares"]["palette"] <= 1.0
@@ -110,6 +113,7 @@ def test_synth_end_to_end_with_stub_checkpoint(tmp_path, capsys, monkeypatch):
         (["--track", "foggy"], "--track 'foggy': unknown track"),
         (["--cases", "0"], "--cases 0"),
         (["--refine-steps", "-2"], "--refine-steps -2"),
+        (["--threads", "0"], "--threads 0: need an integer >= 1"),
         (["--palette", "vivid"], "--palette 'vivid': unknown palette option; use 'target'"),
         (["--rgba", "--track", "scene"], "--rgba: RGBA runs use the plain track"),
         (["--set", "lpc", "--layers", "{tmp}/no_such_layers"], "LPC layer folder not found"),
