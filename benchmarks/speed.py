@@ -13,7 +13,8 @@ Sections (each in its own process, so each peak memory is its own: RSS on CPU, `
   interleaved, ``--repeats`` times; the median of each is reported as frames/s and as a ratio to the warp. One more
   row: the same rows onto other targets with ``motion_cache`` on (the source's motion kept from the first call, as
   the preview page does), which measures what re-targeting a seen animation costs; ``--refine-steps N...`` adds a
-  row per refinement step count.
+  row per refinement step count. Last, the cost split: the longest row as a call of 2 frames and of all its frames,
+  for both methods, gives what a call costs whatever its length and what each further frame adds.
 - ``sheet``: ``retarget --all``: :func:`motionmap.core.retarget_lpc_sheet` of a whole LPC sheet (21 rows, onto
   transparent targets as the command does; the rows of a facing go through the model together) against the warp
   over the same rows (one pass per row: the warp has nothing to share between rows).
@@ -170,13 +171,31 @@ def section_retarget(args) -> dict:
         methods[f"model_r{k}"] = run(Retargeter(model.model, args.device, RefineConfig(steps=k), threads=model.threads,
                                                 precision=args.precision))
     secs, cpu = interleaved({**methods, "dis": run(dis)}, args.repeats, args.device)
-    return {"section": "retarget", "what": f"{len(sources)} {what} rows, {frames} frames of 64x64, one row per call",
+    split = cost_split(model, dis, sources, targets, args)
+    return {"section": "retarget", "split": split, "what": f"{len(sources)} {what} rows, {frames} frames of 64x64, one row per call",
             "fps": {k: frames / v for k, v in secs.items()}, "ratio": secs["dis"] / secs["model"],
             "ratio_r0": secs["dis"] / secs["model_r0"], "ratio_seen": secs["dis"] / secs["model_seen"], "cpu_s": cpu,
             "steps": {k: secs["dis"] / secs[f"model_r{k}"] for k in steps}, "cpu_ratio": cpu["dis"] / cpu["model"],
             "cpu_ratio_r0": cpu["dis"] / cpu["model_r0"], "threads": model.threads, "cv2_threads": cv2.getNumThreads(),
             "torch_default_threads": torch.get_num_threads(), "peak_mib": peak_mib(args.device),
             "precision": "bf16" if model.bf16 else "fp32"}
+
+
+def cost_split(model, dis, sources, targets, args) -> dict:
+    """What a call costs whatever its length and what each further frame adds, for the model and the warp: the
+    longest row as one call of 2 frames (one to retarget) and of all its frames, taking turns -> ``{"frames": n,
+    "model": (ms a call, ms a frame), "dis": (...)}``. Says whether a gap to the warp is per call or per frame."""
+    i = max(range(len(sources)), key=lambda k: len(sources[k]))
+    row, target = sources[i], targets[i]
+    n = len(row)
+    secs, _ = interleaved({f"{name}_{k}": (lambda r=r, k=k: r.retarget(row[:k], target))
+                           for name, r in (("model", model), ("dis", dis)) for k in (2, n)},
+                          args.repeats, args.device)
+    out = {"frames": n}
+    for name in ("model", "dis"):
+        per_frame = (secs[f"{name}_{n}"] - secs[f"{name}_2"]) / (n - 2)
+        out[name] = (1000 * (secs[f"{name}_2"] - per_frame), 1000 * per_frame)
+    return out
 
 
 def section_sheet(args) -> dict:
@@ -310,6 +329,11 @@ def print_table(rows: list, device: str) -> None:
                 print(f"| retarget, the same rows onto other targets, source motion kept (`motion_cache`, the preview "
                       f"page) | model | {fps['model_seen']:.0f} | {r['ratio_seen']:.2f}x | | | |")
             print(f"| the same rows | DIS flow warp | {fps['dis']:.0f} | 1 | | | |")
+            if "split" in r:
+                sp = r["split"]
+                print(f"| cost of a call and of each frame (the longest row as 2 frames and as all {sp['frames']}) | "
+                      f"model {sp['model'][0]:.1f} ms a call + {sp['model'][1]:.2f} ms a frame | | warp "
+                      f"{sp['dis'][0]:.1f} ms a call + {sp['dis'][1]:.2f} ms a frame | | | |")
         elif r["section"] == "sheet":
             s = r["seconds"]
             th = f"model {r['threads']} ({r['precision']}), cv2 {r['cv2_threads']}"

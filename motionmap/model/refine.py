@@ -72,10 +72,10 @@ class _Objective:
     over that frame's own elements (the batched loss times the batch size), so frames do not interact.
     """
 
-    # Pooling factor of each photometric level, coarse to fine; weights 0.5, 1. Training's pyramid also has H/4; the
-    # refinement starts from the network's flow and only fixes the last pixels, and without that level it scored the
-    # same or better on the validation seeds (docs/RESEARCH.md, "Computing only where the character is") in 5 % less
-    # time.
+    # Pooling factor of each photometric level, coarse to fine; weights 0.5, 1 (what :func:`photometric_loss` sums;
+    # :meth:`gradient` is written out for exactly these two). Training's pyramid also has H/4; the refinement starts
+    # from the network's flow and only fixes the last pixels, and without that level it scored the same or better on
+    # the validation seeds (docs/RESEARCH.md, "Computing only where the character is") in 5 % less time.
     LEVELS = (2, 1)
 
     # Every per-pixel constant is stored at the flow's full shape [B|1,h,w,2]: elementwise ops whose operands
