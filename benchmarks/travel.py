@@ -1,6 +1,6 @@
 """Does the model's lead over the optical-flow warp travel? One table over the rows that decide it.
 
-    python benchmarks/travel.py --checkpoint motionmap/assets/default.ckpt [other.ckpt ...] [--cases N]
+    python benchmarks/travel.py --checkpoint motionmap/assets/default.ckpt [other.ckpt ...] [--cases N] [--threads N]
 
 Rows (each a full ``motionmap eval`` run, 210 cases unless ``--cases``): ``lpc`` plain and scene at 64x64, ``ulpc``
 plain at 64x64 (two body types, held-out hair styles, outfits and skin), ``lpc`` plain resampled to 32x32 and to
@@ -31,6 +31,9 @@ def main() -> None:
     p.add_argument("--cases", type=int, default=None, help="first N cases of each set (default: all 210)")
     p.add_argument("--rows", nargs="+", default=None, help="row names to run (default: all)")
     p.add_argument("--json", type=Path, default=None, help="also write every number here")
+    p.add_argument("--threads", type=int, default=None,
+                   help="the checkpoints' CPU threads (default: the free cores when each row starts, which the "
+                        "previous row's load lowers; scores move in their last digits between counts)")
     args = p.parse_args()
 
     table = []
@@ -38,7 +41,7 @@ def main() -> None:
         if args.rows and name not in args.rows:
             continue
         out = evaluate(EvalConfig(checkpoints=tuple(args.checkpoint), cases=args.cases, baselines=("flow",),
-                                  grid_cases=0, progress=False, **kw))
+                                  grid_cases=0, progress=False, threads=args.threads, **kw))
         overall = {m.name: m.overall() for m in out.result.methods}
         flow = overall["flow"]
         for m in out.result.methods:
@@ -48,7 +51,7 @@ def main() -> None:
             table.append({"row": name, "method": m.name, "sse": s["sse"], "ssim": s["ssim"], "flow_sse": flow["sse"],
                           "flow_ssim": flow["ssim"], "ratio": flow["sse"] / s["sse"],
                           "frames_per_s": m.frames / m.seconds if m.seconds else None})
-        print(f"done: {name} ({out.seconds:.0f} s)", flush=True)
+        print(f"done: {name} ({out.seconds:.0f} s, {out.threads} thread(s))", flush=True)
 
     print("\n| row | method | flow warp SSE / SSIM | model SSE / SSIM | flow SSE / model SSE | SSIM beats warp |")
     print("|---|---|---:|---:|---:|:-:|")
