@@ -283,6 +283,32 @@ def test_motion_cache_computes_a_source_once_for_many_targets(monkeypatch):
     assert seen == [3, 3, 3, 3] and len(r.motion_cache) == 1
 
 
+def test_motion_cache_serves_a_catalogue_of_lpc_sheets(monkeypatch):
+    """One source sheet onto many heroes (README, "Many sheets"): with ``motion_cache=4`` each facing's motion is
+    computed for the first hero only, and every sheet is what a Retargeter without the cache writes."""
+    from motionmap.core import retarget_lpc_sheet
+    from motionmap.layout import FACINGS, LPC_LAYOUT
+    from motionmap.synth import render_animation, sample_character
+
+    sheet = np.zeros((1344, 832, 4), np.uint8)  # the four walk rows, three frames each
+    for facing in FACINGS:
+        i = LPC_LAYOUT.row_index("walk", facing)
+        frames = render_animation(sample_character(1), "walk", facing)[:3]  # uint8 [3,64,64,4]
+        sheet[i * 64 : (i + 1) * 64, : 3 * 64] = frames.transpose(1, 0, 2, 3).reshape(64, -1, 4)
+    heroes = [{f: render_animation(sample_character(k), "walk", f)[0] for f in FACINGS} for k in (2, 3)]
+    fresh = Retargeter.load(threads=1)
+    r = Retargeter(fresh.model, threads=1, motion_cache=4)
+    seen = []
+    motion = r.model.transfer_motion
+    monkeypatch.setattr(r.model, "transfer_motion", lambda a0, a_t, *a: seen.append(len(a_t)) or motion(a0, a_t, *a))
+    sheets = [retarget_lpc_sheet(r, sheet, hero, progress=False) for hero in heroes]
+    assert seen == [2, 2, 2, 2] and r.motion_cache.hits == 4  # a facing's 2 moving frames, for the first hero only
+    monkeypatch.undo()
+    for hero, got in zip(heroes, sheets):
+        assert got[..., 3].any()
+        np.testing.assert_array_equal(got, retarget_lpc_sheet(fresh, sheet, hero, progress=False))
+
+
 @pytest.mark.parametrize("bad", [-1, 1.5, True])
 def test_motion_cache_size_must_be_a_count(ckpt, bad):
     with pytest.raises(MotionmapError, match="motion_cache"):
