@@ -403,6 +403,8 @@ def retarget_lpc_sheet(
         (``motionmap retarget --all`` passes the target sheet's colours), ``"off"`` gives the soft output.
     Returns ``uint8 [1344,832,4]`` in :data:`~motionmap.layout.LPC_LAYOUT`: transparent where the source is (unused
     cells, empty rows). With opaque targets the filled cells are opaque; with transparent backgrounds, the character.
+    One source sheet onto many targets (a catalogue): a retargeter loaded with ``motion_cache=4`` or more computes the
+    source's motion once per facing and reuses it for every later target, with the same result.
     """
     sheet = _check_lpc_sheet(source_sheet)
     palette = check_palette(palette)
