@@ -89,6 +89,14 @@ def cpu_frames_per_pass(height: int, width: int, threads: int) -> int:
 MAX_AUTO_THREADS = 4  # 64x64 sprites gain little from more
 
 
+def check_threads(threads, flag: bool = False) -> None:
+    """A one-line :class:`MotionmapError` unless ``threads`` is None (automatic) or an integer >= 1; ``flag``: name it
+    as the ``--threads`` option rather than the keyword argument."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        name = f"--threads {threads!r}" if flag else f"threads={threads!r}"
+        raise MotionmapError(f"{name}: need an integer >= 1 (or none: automatic)")
+
+
 def auto_threads() -> int:
     """CPU threads for the model: the cores this process may use minus the machine's load (1-minute average,
     rounded), at least 1 and at most :data:`MAX_AUTO_THREADS`. More threads than free cores makes PyTorch many times
@@ -181,8 +189,7 @@ class Retargeter:
 
         if scale not in SCALE_MODES:
             raise MotionmapError(f"scale={scale!r}: expected one of {', '.join(SCALE_MODES)}")
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise MotionmapError(f"threads={threads!r}: need an integer >= 1 (or None: automatic)")
+        check_threads(threads)
         self.model = model.eval().to(device)
         self.device = device
         self.refine = RefineConfig() if refine is None else refine

@@ -396,7 +396,6 @@ def find_colours(grid: SheetGrid, exclude: Optional[np.ndarray] = None,
 # --- shifts ----------------------------------------------------------------------------------------------------------
 
 
-
 def _gain_loss(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """For frames ``a`` and references ``b`` (``uint32 [N,h,w]`` keys) and each shift s of ``shift_list()``: how many
     opaque pixels of ``a`` match ``b`` exactly only when ``a`` is moved by s (gained), and only in place (lost).

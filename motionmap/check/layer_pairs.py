@@ -26,7 +26,6 @@ PAIR_GAIN_SHARE = 0.05  # ...and this share of the layer's px...
 PAIR_LEFT_SHARE = 0.02  # ...leaving at most this share of them unseen
 
 
-
 def _pairs(body: np.ndarray, layer: np.ndarray) -> np.ndarray:
     """``uint64 [n]``: (layer key, body key) of the layer's px and of the body px around it (layer key 0)."""
     around = dilate(layer != 0, EDGE) & ((body != 0) | (layer != 0))

@@ -57,7 +57,7 @@ def add_precision(parser: argparse.ArgumentParser) -> None:
 
 def add_threads(parser: argparse.ArgumentParser, what: str = "results are compared") -> None:
     """``--threads N``: CPU threads for the model (None: :func:`motionmap.retarget.auto_threads`); checked by
-    :func:`check_threads`."""
+    :func:`motionmap.retarget.check_threads`."""
     parser.add_argument(
         "--threads", type=int, default=None, metavar="N",
         help="CPU threads for the model (default: the free cores, at most 4, and 1 on a busy machine, where extra "
@@ -65,10 +65,3 @@ def add_threads(parser: argparse.ArgumentParser, what: str = "results are compar
              f"same N; between thread counts a few pixels can differ, so pass it where {what}",
     )
 
-
-def check_threads(threads) -> None:
-    """A one-line error for ``--threads`` below 1."""
-    from motionmap.errors import MotionmapError
-
-    if threads is not None and threads < 1:
-        raise MotionmapError(f"--threads {threads}: need at least 1")

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from motionmap.commands.options import (add_appear, add_palette, add_precision, add_refine_steps, add_scale,
-                                       add_threads, check_threads)
+                                       add_threads)
 from motionmap.errors import MotionmapError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -123,11 +123,12 @@ def _durations(source_durations, fps):
 def run(args: argparse.Namespace) -> int:
     from motionmap.io.atomic import ensure_writable_output
     from motionmap.palette import check_palette
+    from motionmap.retarget import check_threads
 
     if args.fps is not None:
         _durations((1,), args.fps)  # validate early
     check_palette(args.palette)
-    check_threads(args.threads)
+    check_threads(args.threads, flag=True)
     _check_device(args.device)
     if args.example:
         return _run_example(args)

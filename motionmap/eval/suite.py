@@ -33,6 +33,7 @@ from motionmap.io import write_png
 from motionmap.io.atomic import atomic_dir
 from motionmap.model.precision import check_precision
 from motionmap.palette import DEFAULT_PALETTE, PALETTE_MODES, check_palette
+from motionmap.retarget import check_threads
 
 BASELINES = ("identity", "analogy", "flow")
 
@@ -99,9 +100,7 @@ class EvalConfig:
                 raise MotionmapError(f"--size {w}x{h}: frame sides must be {MIN_SIZE} to {MAX_SIZE} px")
         if not is_device(self.device):
             raise MotionmapError(f"--device {self.device!r}: unknown; choose auto, cpu or cuda")
-        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
-                                         or self.threads < 1):
-            raise MotionmapError(f"--threads {self.threads!r}: need an integer >= 1")
+        check_threads(self.threads, flag=True)
         if not isinstance(self.palette, str):
             raise MotionmapError(f"--palette {self.palette!r}: choose one of {', '.join(PALETTE_MODES)}")
         check_palette(self.palette)
