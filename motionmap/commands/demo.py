@@ -69,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not is_device(args.device, allow_auto=False):
         raise MotionmapError(f"--device {args.device!r}: use cpu or cuda")
-    if args.threads < 1:
-        raise MotionmapError(f"--threads {args.threads}: must be >= 1")
+    from motionmap.retarget import check_threads
+
+    check_threads(args.threads, flag=True)
     import torch
 
     torch.set_num_threads(args.threads)  # this process is the demo: the setting is ours to make

@@ -40,7 +40,7 @@ def test_serves_on_a_free_port_and_stops_on_sigterm(demo_checkpoint):
     (["demo", "--port", "70000"], "not a port number"),
     (["demo", "--max-frames", "0", "--port", "0"], "--max-frames 0: must be >= 1"),
     (["demo", "--device", "tpu", "--port", "0"], "--device 'tpu': use cpu or cuda"),
-    (["demo", "--threads", "0", "--port", "0"], "--threads 0: must be >= 1"),
+    (["demo", "--threads", "0", "--port", "0"], "--threads 0: need an integer >= 1"),
 ])
 def test_bad_options_are_one_line_errors(argv, message, capsys):
     assert main(argv) == 2
