@@ -1,17 +1,19 @@
 """Content crop: run the model only on the part of the frame that holds the character.
 
-A sprite on a flat background leaves much of its frame empty: an LPC character's animation rows fill about 60 % of
-the 64x64 cell. There the answer is known without a model (the target's own background), yet every stage of the
+A sprite on a flat background leaves much of its frame empty (an LPC character's animation rows fill about 60 % of
+the 64x64 cell). There the answer is known without a model (the target's own background), yet every stage of the
 model (encoders, correlations, matching, refinement, adaptor, decoder) pays for those pixels. :func:`plan_crop`
 finds the box that holds every pixel unlike the background, in the source frames, the reference and the targets,
-with :data:`CROP_MARGIN` pixels of background around it; the retargeter runs the model on that box
-(:meth:`CropPlan.to_model`) and pastes the result into the target (:meth:`CropPlan.from_model`). Over a scene
+with :data:`CROP_MARGIN` pixels of background around it (an LPC row's box: 60x48 to 60x56 of its 64x64 cell); the
+retargeter runs the model on that box (:meth:`CropPlan.to_model`) and pastes the result into the target
+(:meth:`CropPlan.from_model`): on the speed benchmark's rows about 13 % faster (README, Speed). Over a scene
 background, or for a character that fills its frame, the box is the whole frame and nothing changes.
 
 Why a wide margin: the network's receptive field sees past the box's edge, and a crop shifts where its zero padding
 starts. With 8 px of background on each side the validation scores matched the uncropped model's (``motionmap eval
 --set lpc|ulpc --seed 1|2``, 2 threads: 26.236 / 60.464 / 28.430 / 60.466 uncropped, 26.233 / 60.512 / 28.431 /
-60.489 cropped); 4 px lost 0.17 SSE on ``ulpc``.
+60.489 cropped, within what the thread count alone moves them); 4 px lost 0.16 SSE on ``ulpc`` (docs/RESEARCH.md,
+"The whole model pass on the character's box").
 """
 
 from __future__ import annotations
