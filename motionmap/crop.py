@@ -6,7 +6,7 @@ model (encoders, correlations, matching, refinement, adaptor, decoder) pays for 
 finds the box that holds every pixel unlike the background, in the source frames, the reference and the targets,
 with :data:`CROP_MARGIN` pixels of background around it (an LPC row's box: 60x48 to 60x56 of its 64x64 cell); the
 retargeter runs the model on that box (:meth:`CropPlan.to_model`) and pastes the result into the target
-(:meth:`CropPlan.from_model`): on the speed benchmark's rows about 13 % faster (README, Speed). Over a scene
+(:meth:`CropPlan.from_model`): on the speed benchmark's rows 11-13 % faster (README, Speed). Over a scene
 background, or for a character that fills its frame, the box is the whole frame and nothing changes.
 
 Why a wide margin: the network's receptive field sees past the box's edge, and a crop shifts where its zero padding
