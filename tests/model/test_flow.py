@@ -62,6 +62,28 @@ class TestConversions:
         assert corr[:, 2, 0].abs().max() == 0 and corr[:, 2, :, -1].abs().max() == 0
         assert torch.autograd.gradcheck(local_correlation, (a, b))
 
+    def test_local_correlation_gradient_through_a_channels_last_concatenation(self):
+        """As in a flow training step: the correlation concatenated with other maps into a channels-last input, so
+        its incoming gradient is a strided slice. The hand-written backward gives autograd's own gradients."""
+        g = torch.Generator().manual_seed(1)
+        a = torch.randn(2, 5, 8, 6, dtype=torch.float64, generator=g, requires_grad=True)
+        b = torch.randn(2, 5, 8, 6, dtype=torch.float64, generator=g, requires_grad=True)
+        w = torch.randn(2, 14, 8, 6, dtype=torch.float64, generator=g)
+
+        def loss(corr):
+            x = torch.cat([a, corr], 1).contiguous(memory_format=torch.channels_last)
+            return (x * w).sum()
+
+        loss(local_correlation(a, b)).backward()
+        got = a.grad.clone(), b.grad.clone()
+        a.grad = b.grad = None
+        bp = torch.nn.functional.pad(b, (1, 1, 1, 1))
+        shifts = [(a * bp[:, :, dy : dy + 8, dx : dx + 6]).mean(1) for dy in range(3) for dx in range(3)]
+        reference = torch.stack(shifts, 1)  # autograd through plain ops
+        loss(reference).backward()
+        torch.testing.assert_close(got[0], a.grad)
+        torch.testing.assert_close(got[1], b.grad)
+
 
 class TestMatchStep:
     def test_finds_a_known_shift(self):
