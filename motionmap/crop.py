@@ -35,15 +35,6 @@ MIN_CROP_SIDE = 16
 Box = Tuple[int, int, int, int]  # (y0, y1, x0, x1): rows y0..y1-1, columns x0..x1-1
 
 
-def over_black(images: np.ndarray) -> np.ndarray:
-    """``uint8 [...,H,W,3|4]`` -> ``float32 [...,H,W,3] in [0,1]``, RGBA composited over black: the values the
-    model sees (:func:`motionmap.retarget._to_float` computes the same, channels first)."""
-    rgb = np.asarray(images, dtype=np.float32) / np.float32(255.0)
-    if rgb.shape[-1] == 4:
-        rgb = rgb[..., :3] * rgb[..., 3:4]
-    return rgb
-
-
 def _pixels(images: np.ndarray) -> np.ndarray:
     """``uint8 [N,H,W,3|4]`` -> ``uint32 [N,H,W]``, one number per pixel; transparent pixels read as opaque black
     (what the model sees of them: RGBA is composited over black)."""
@@ -108,8 +99,10 @@ class CropPlan:
         as the model sees it) -> ``uint8 [T,H,W,3]``: outside the box every frame is the target."""
         if self.box is None:
             return outputs
+        from motionmap.retarget import _to_float, _to_uint8  # the model's own conversion (imported here: no cycle)
+
         y0, y1, x0, x1 = self.box
-        frame = np.round(over_black(target) * 255).astype(np.uint8)  # (H, W, 3)
+        frame = _to_uint8(_to_float(target[None]))[0]  # (H, W, 3)
         out = np.broadcast_to(frame, (len(outputs),) + frame.shape).copy()
         out[:, y0:y1, x0:x1] = outputs
         return out

@@ -180,7 +180,7 @@ class Retargeter:
     (:mod:`motionmap.motion_cache`; the preview page keeps 4). It assumes the model's weights do not change; call
     ``motion_cache.clear()`` if they do.
     ``crop``: run the model only on the box that holds the character, with 8 px of background around it, and keep the
-    target's own pixels outside it (default True; :mod:`motionmap.crop`): on LPC rows about 60-75 % of the frame, the
+    target's own pixels outside it (default True; :mod:`motionmap.crop`): on LPC rows 70-80 % of the frame, the
     same benchmark scores. Over a scene background the box is the whole frame.
     """
 
