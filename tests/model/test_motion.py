@@ -90,10 +90,37 @@ class TestCorrelation:
         g = torch.Generator().manual_seed(1)
         src, tgt = torch.randn(2, 16, 8, 8, generator=g) * 0.2, torch.randn(2, 16, 8, 8, generator=g) * 0.2
         psrc, ptgt = torch.rand(2, 12, 8, 8, generator=g) * 0.2, torch.rand(2, 12, 8, 8, generator=g) * 0.2
-        cost = motion.match_costs(src, tgt, 3) + (motion.match_costs(psrc, ptgt, 3) if fixed else 0)
-        expect = motion.correlation_matches(cost, 8, 8, 0.01, 2.0, 3)
-        got = motion.soft_matches(src, tgt, 0.01, 2.0, 3, fixed=(psrc, ptgt) if fixed else None)
-        torch.testing.assert_close(got.src_coords, expect.src_coords, atol=1e-4, rtol=0)
+        weights = torch.randn(2, 64, 2, generator=g)  # a loss on the matches, for their gradients
+        grads = []
+        for fused in (False, True):
+            s, t = src.clone().requires_grad_(), tgt.clone().requires_grad_()
+            if fused:
+                coords = motion.soft_matches(s, t, 0.01, 2.0, 3, fixed=(psrc, ptgt) if fixed else None).src_coords
+            else:
+                cost = motion.match_costs(s, t, 3) + (motion.match_costs(psrc, ptgt, 3) if fixed else 0)
+                coords = expect = motion.correlation_matches(cost, 8, 8, 0.01, 2.0, 3).src_coords
+            (coords * weights).sum().backward()
+            grads.append((s.grad, t.grad))
+        torch.testing.assert_close(coords, expect, atol=1e-4, rtol=0)
+        for got, want in zip(grads[1], grads[0]):  # through the folded |s|^2 channel and the soft-argmax's backward
+            torch.testing.assert_close(got, want, atol=2e-3 * want.abs().max().item(), rtol=0)
+
+
+def test_soft_argmax_gradient_is_autograds_through_softmax():
+    """The hand-written backward of the soft-argmax equals autograd's through softmax and the product."""
+    g = torch.Generator().manual_seed(2)
+    logits = (torch.randn(3, 5, 7, generator=g, dtype=torch.float64) * 3).requires_grad_()
+    points = torch.rand(7, 2, generator=g, dtype=torch.float64) * 2 - 1
+    weights = torch.randn(3, 5, 2, generator=g, dtype=torch.float64)
+    got = motion.soft_argmax(logits * 1.0, points)
+    (got * weights).sum().backward()
+    mine, logits.grad = logits.grad, None
+    want = logits.softmax(-1) @ points
+    (want * weights).sum().backward()
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(mine, logits.grad)
+    with torch.no_grad():  # the path without autograd gives the same points
+        torch.testing.assert_close(motion.soft_argmax(logits * 1.0, points), want)
 
 
 def test_unit_channels_is_normalize_over_channels():
