@@ -164,11 +164,10 @@ def soft_matches(desc_src: Tensor, desc_tgt: Tensor, temperature: float, sigma_c
     and the logits are ``(2 t.s - |s|^2) / temperature`` plus the locality prior: one ``baddbmm`` per pair onto the
     prior, with ``-|s|^2`` carried by the last pair's product as one more channel (``t`` gets a channel of ones,
     ``s`` one of ``-|s|^2 / 2``), so no pass over the ``[B,N,M]`` logits adds it or, in training, takes its gradient.
-    The soft-argmax that follows is :class:`_SoftArgmax`. (The clamp at 0 of :func:`match_costs` only removed
+    The soft-argmax that follows is :func:`soft_argmax`. (The clamp at 0 of :func:`match_costs` only removed
     rounding below zero.)
     """
     b, d, h, w = desc_tgt.shape
-    n = h * w
     grid_src, prior = _match_prior(h, w, pad, float(sigma_cells), desc_tgt.device, desc_tgt.dtype)  # (M,2), (N,M)
     pairs = ([fixed] if fixed is not None else []) + [(desc_src, desc_tgt)]
     # A source that is one frame for the whole batch (a retarget's a0) is padded, and its |s|^2 taken, once.
@@ -179,7 +178,7 @@ def soft_matches(desc_src: Tensor, desc_tgt: Tensor, temperature: float, sigma_c
     for src in srcs[1:]:
         norms = norms + src.pow(2).sum(1, keepdim=True)  # (B|1, 1, M)
     srcs[-1] = torch.cat([srcs[-1], norms.mul(-0.5)], 1)  # (B|1, D+1, M)
-    tgts[-1] = torch.cat([tgts[-1], tgts[-1].new_ones(b, 1, n)], 1)  # (B, D+1, N)
+    tgts[-1] = torch.cat([tgts[-1], tgts[-1].new_ones(b, 1, h * w)], 1)  # (B, D+1, N)
     logits = None
     for src, tgt in zip(srcs, tgts):
         args = (tgt.transpose(1, 2), src.expand(b, -1, -1))  # (B, N, D), (B, D, M)
